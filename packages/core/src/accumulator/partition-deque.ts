@@ -1,0 +1,51 @@
+import type { ProducerBatch } from './producer-batch.js';
+
+/**
+ * The batches of one topic-partition, oldest first (Kafka's `Deque<ProducerBatch>` in
+ * `RecordAccumulator.batches`), plus the partition's bookkeeping for the ready set and
+ * idempotence. Only the accumulator's thread touches it.
+ */
+export class PartitionDeque {
+  readonly topic: string;
+  readonly partition: number;
+  /** Batches, oldest first. The last one may be open for appends. */
+  readonly batches: ProducerBatch[] = [];
+  /** Muted while a batch of this partition is in flight and ordering needs it (max.in.flight = 1). */
+  muted = false;
+  /** Next sequence number to assign at drain (idempotence). */
+  nextSequence = 0;
+  /** Deadline registered in the ready set's timer heap for the head batch; -1 = none. */
+  timerAtMs = -1;
+  /** Bumped when the head's timer changes, so stale heap entries are skipped (lazy deletion). */
+  timerGeneration = 0;
+  /** Whether the partition is in the ready set's `sendable` set. */
+  sendable = false;
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  /** Oldest batch, or undefined. */
+  peekFirst(): ProducerBatch | undefined {
+    return this.batches[0];
+  }
+
+  /** Newest batch, or undefined. */
+  peekLast(): ProducerBatch | undefined {
+    return this.batches[this.batches.length - 1];
+  }
+
+  get size(): number {
+    return this.batches.length;
+  }
+
+  /**
+   * Whether the head batch may be sent without waiting for linger: another batch is queued
+   * behind it, or it is closed for appends (full).
+   */
+  headIsFull(): boolean {
+    const head = this.batches[0];
+    return head !== undefined && (this.batches.length > 1 || head.isClosed);
+  }
+}

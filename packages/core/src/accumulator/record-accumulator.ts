@@ -1,0 +1,699 @@
+/**
+ * The RecordAccumulator: per-partition queues of batches whose bytes live in the shared
+ * buffer pool; `append` on the caller's thread, `ready`/`drain` for the sender loop.
+ * Semantics follow Kafka's `org.apache.kafka.clients.producer.internals.RecordAccumulator`
+ * (names kept: `batches`, `append`, `ready`, `drain`, `reenqueue`, `deallocate`).
+ *
+ * Key insight — readiness is tracked incrementally, not scanned. Kafka's `ready` walks every
+ * partition with a deque on every call, and `drain` walks every partition of each ready
+ * node; with 100k partitions that is the producer's hot spot. Here three structures are kept
+ * up to date as batches are created, fill, drain and come back:
+ *   - `#nonEmpty`: partitions with at least one batch, in drain-rotation order (a drained
+ *     partition moves to the back, a skipped one keeps its place, so none starves);
+ *   - `#sendable`: partitions whose head batch is sendable on its own (full, lingered, or
+ *     its retry backoff over);
+ *   - `#timers`: a min-heap of the moments non-sendable heads become sendable.
+ * `ready` pops due timers and looks only at `#sendable` (or `#nonEmpty` when memory is
+ * exhausted, a flush is in progress or the accumulator is closing — Kafka's global
+ * conditions); `drain` walks `#nonEmpty`. Both cost what is pending, not what exists.
+ */
+import type { ClusterView } from '../cluster/cluster.js';
+import { NO_LEADER } from '../cluster/cluster.js';
+import type { TopicPartition } from '../cluster/topic-partition.js';
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import type { ProducerConfig, ProducerConfigInput } from '../config.js';
+import { resolveConfig } from '../config.js';
+import { AbortedError, ClosedError, IllegalStateError, InvalidRecordError, RecordTooLargeError } from '../errors.js';
+import { CompressionType } from '../format/compression-type.js';
+import type { CompressionId } from '../format/compression-type.js';
+import type { RecordData, RecordHeader } from '../format/record-data.js';
+import { estimateSizeInBytesUpperBound, sizeOfHeaders } from '../format/record-writer.js';
+import { BufferPool } from '../memory/buffer-pool.js';
+import type { PoolSlot } from '../memory/pool-slot.js';
+import type { CodecResolver } from '../sealing/inline-sealer.js';
+import { InlineSealer } from '../sealing/inline-sealer.js';
+import type { Sealer } from '../sealing/sealer.js';
+import { BatchState } from './batch-state.js';
+import { PartitionDeque } from './partition-deque.js';
+import type { BatchListener } from './producer-batch.js';
+import { ProducerBatch } from './producer-batch.js';
+import type { RecordCallback, RecordMetadata } from './record-metadata.js';
+import { TimerHeap } from './timer-heap.js';
+
+/** What `append` reports (Kafka `RecordAppendResult`). */
+export interface RecordAppendResult {
+  /** The record's metadata promise when `'promise'` was asked for, else null. */
+  readonly completion: Promise<RecordMetadata> | null;
+  /** The batch the record went into (or one before it) is full: wake the sender. */
+  readonly batchIsFull: boolean;
+  /** A new batch was created for this record. */
+  readonly newBatchCreated: boolean;
+  /** The record was NOT appended: `abortOnNewBatch` was set and a new batch would be needed. */
+  readonly abortForNewBatch: boolean;
+}
+
+/** Rare per-call switches of `append`; each defaults from config and the clock. */
+export interface AppendOptions {
+  /** Return `abortForNewBatch` instead of creating a new batch (sticky partitioner, KIP-480). */
+  readonly abortOnNewBatch?: boolean;
+  /** Override `maxBlockMs` for this call. */
+  readonly maxBlockMs?: number;
+  /** The time to use instead of the clock. */
+  readonly nowMs?: number;
+}
+
+/** How a record asks to be told its outcome: a callback, a promise, or nothing (free). */
+export type RecordCompletionRequest = RecordCallback | 'promise' | null | undefined;
+
+/** What `ready` finds (Kafka `ReadyCheckResult`). */
+export interface ReadyCheckResult {
+  /** Nodes leading at least one partition with a sendable batch. */
+  readonly readyNodes: Set<number>;
+  /** Milliseconds until the next batch may become sendable by time (Infinity: none pending). */
+  readonly nextReadyCheckDelayMs: number;
+  /** Topics with data whose partition leader is unknown: ask for metadata. */
+  readonly unknownLeaderTopics: Set<string>;
+}
+
+/** How the accumulator is built. */
+export interface RecordAccumulatorOptions {
+  /** Settings (camelCase or Kafka names), or an already resolved config. */
+  readonly config?: ProducerConfigInput;
+  /** A pool to share; by default one is created from `bufferMemory`/`batchSize` (and closed with the accumulator). */
+  readonly pool?: BufferPool;
+  readonly clock?: Clock;
+  /** Who seals batches; default: inline, on this thread. */
+  readonly sealer?: Sealer;
+  /** Codec lookup for the default inline sealer. */
+  readonly resolveCodec?: CodecResolver;
+  /** Told about every batch that reaches a final state. */
+  readonly batchListener?: BatchListener;
+}
+
+/** Producer identity for idempotence: ids are written into batches as they are drained. */
+export interface ProducerIdAndEpoch {
+  readonly producerId: number;
+  readonly epoch: number;
+}
+
+const INT32_MAX = 2147483647;
+const MAX_TOPIC_LENGTH = 249;
+
+function checkData(field: string, data: unknown): RecordData {
+  if (data === null || data === undefined) return null;
+  if (typeof data === 'string' || data instanceof Uint8Array) return data;
+  throw new InvalidRecordError(field, `must be a Uint8Array, a string or null, got ${describe(data)}`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  return `${typeof v} ${String(v).slice(0, 40)}`;
+}
+
+function checkHeaders(headers: unknown): readonly RecordHeader[] | null {
+  if (headers === null || headers === undefined) return null;
+  if (!Array.isArray(headers)) throw new InvalidRecordError('headers', `must be an array of { key, value }, got ${describe(headers)}`);
+  for (let i = 0; i < headers.length; i++) {
+    const h: unknown = headers[i];
+    if (typeof h !== 'object' || h === null) throw new InvalidRecordError(`headers[${i}]`, `must be { key, value }, got ${describe(h)}`);
+    const key = (h as { key?: unknown }).key;
+    if (typeof key !== 'string') throw new InvalidRecordError(`headers[${i}].key`, `must be a string, got ${describe(key)}`);
+    const value = (h as { value?: unknown }).value;
+    if (value !== null && value !== undefined && typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw new InvalidRecordError(`headers[${i}].value`, `must be a Uint8Array, a string or null, got ${describe(value)}`);
+    }
+  }
+  return headers as readonly RecordHeader[];
+}
+
+export class RecordAccumulator {
+  /** Effective configuration. */
+  readonly config: ProducerConfig;
+  /** The shared buffer pool batches live in. */
+  readonly pool: BufferPool;
+  readonly #ownsPool: boolean;
+  readonly #clock: Clock;
+  readonly #sealer: Sealer;
+  readonly #listener: BatchListener | null;
+  readonly #poolBytes: Buffer;
+  readonly #poolView: DataView;
+  readonly #codecId: CompressionId;
+  readonly #level: number;
+
+  /** topic → deques by partition (Kafka `batches`). */
+  readonly #batches = new Map<string, PartitionDeque[]>();
+  readonly #nonEmpty = new Set<PartitionDeque>();
+  readonly #sendable = new Set<PartitionDeque>();
+  readonly #timers = new TimerHeap();
+  #newlyNonEmpty: PartitionDeque[] = [];
+  /** Every batch created and not yet final (Kafka `IncompleteBatches`). */
+  readonly #incomplete = new Set<ProducerBatch>();
+  #flushesInProgress = 0;
+  #closed = false;
+  #producerIdAndEpoch: ProducerIdAndEpoch | null = null;
+  readonly #releaseSlot = (slot: PoolSlot): void => this.pool.deallocate(slot);
+  readonly #onBatchDone: BatchListener = (batch, error) => {
+    this.#incomplete.delete(batch);
+    this.#listener?.(batch, error);
+  };
+
+  constructor(options: RecordAccumulatorOptions = {}) {
+    this.config = resolveConfig(options.config ?? {});
+    this.#clock = options.clock ?? systemClock;
+    this.#ownsPool = options.pool === undefined;
+    this.pool =
+      options.pool ??
+      new BufferPool({ totalMemoryBytes: this.config.bufferMemory, poolableSizeBytes: this.config.batchSize, clock: this.#clock });
+    this.#sealer = options.sealer ?? new InlineSealer(options.resolveCodec);
+    this.#listener = options.batchListener ?? null;
+    this.#poolBytes = Buffer.from(this.pool.sharedBuffer);
+    this.#poolView = new DataView(this.pool.sharedBuffer);
+    this.#codecId = CompressionType[this.config.compressionType];
+    this.#level =
+      this.config.compressionType === 'gzip'
+        ? this.config.compressionGzipLevel
+        : this.config.compressionType === 'lz4'
+          ? this.config.compressionLz4Level
+          : this.config.compressionType === 'zstd'
+            ? this.config.compressionZstdLevel
+            : 0;
+  }
+
+  // ------------------------------------------------------------------ append
+
+  /**
+   * Appends a record to its partition's open batch, or to a new batch.
+   *
+   * Returns synchronously unless it had to wait for pool memory; then it returns a promise
+   * (`await` works on both). Hot loops can test `result instanceof Promise`.
+   *
+   * @param tp - topic and partition (partition chosen by the caller or a partitioner)
+   * @param timestampMs - record timestamp (CreateTime); null/undefined = now
+   * @param key - bytes, a UTF-8 string, or null
+   * @param value - bytes, a UTF-8 string, or null
+   * @param headers - `{ key, value }` pairs, or null
+   * @param completion - a callback, `'promise'` for a promise in the result, or nothing (no per-record cost)
+   * @param options - rare switches: `abortOnNewBatch`, `maxBlockMs`, `nowMs`
+   * @throws InvalidRecordError naming the bad field (nothing allocated)
+   * @throws RecordTooLargeError when the record exceeds `maxRequestSize` or `bufferMemory`
+   * @throws ClosedError after `close()`
+   * @throws BufferExhaustedError when `maxBlockMs` is 0 and no memory is free (a promise rejects
+   *   with it after `maxBlockMs` otherwise)
+   */
+  append(
+    tp: TopicPartition,
+    timestampMs: number | null | undefined,
+    key: RecordData | undefined,
+    value: RecordData | undefined,
+    headers?: readonly RecordHeader[] | null,
+    completion?: RecordCompletionRequest,
+    options?: AppendOptions,
+  ): RecordAppendResult | Promise<RecordAppendResult> {
+    if (this.#closed) throw new ClosedError('cannot append: the accumulator is closed');
+    const topic = tp?.topic;
+    const partition = tp?.partition;
+    if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+      throw new InvalidRecordError('topic', `must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${describe(topic)}`);
+    }
+    if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition > INT32_MAX) {
+      throw new InvalidRecordError('partition', `must be an integer in [0, ${INT32_MAX}], got ${describe(partition)}`);
+    }
+    let ts: number;
+    if (timestampMs === null || timestampMs === undefined) {
+      ts = options?.nowMs ?? this.#clock.nowMs();
+    } else if (typeof timestampMs === 'number' && Number.isSafeInteger(timestampMs) && timestampMs >= 0) {
+      ts = timestampMs;
+    } else {
+      throw new InvalidRecordError('timestamp', `must be a non-negative integer (ms) or null, got ${describe(timestampMs)}`);
+    }
+    const k = key === null || key === undefined || typeof key === 'string' || key instanceof Uint8Array ? (key ?? null) : checkData('key', key);
+    const v = value === null || value === undefined || typeof value === 'string' || value instanceof Uint8Array ? (value ?? null) : checkData('value', value);
+    const h = headers === null || headers === undefined ? null : checkHeaders(headers);
+    if (completion !== null && completion !== undefined && completion !== 'promise' && typeof completion !== 'function') {
+      throw new InvalidRecordError('completion', `must be a callback, 'promise' or null, got ${describe(completion)}`);
+    }
+    const keyLength = k === null ? -1 : typeof k === 'string' ? Buffer.byteLength(k, 'utf8') : k.byteLength;
+    const valueLength = v === null ? -1 : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.byteLength;
+    const headersSize = h === null ? 1 : sizeOfHeaders(h);
+
+    const deque = this.#dequeFor(topic, partition);
+    const last = deque.peekLast();
+    if (last !== undefined) {
+      const offsetDelta = last.tryAppend(ts, k, keyLength, v, valueLength, h, headersSize);
+      if (offsetDelta >= 0) return this.#appended(deque, last, offsetDelta, false, ts, keyLength, valueLength, completion);
+    }
+    if (options?.abortOnNewBatch === true) {
+      return { completion: null, batchIsFull: false, newBatchCreated: false, abortForNewBatch: true };
+    }
+    const upper = estimateSizeInBytesUpperBound(keyLength, valueLength, headersSize);
+    if (upper > this.config.maxRequestSize || upper > this.config.bufferMemory) {
+      throw new RecordTooLargeError(
+        upper,
+        `record for ${topic}-${partition} is ${upper} bytes when serialized, larger than ` +
+          (upper > this.config.maxRequestSize ? `max.request.size=${this.config.maxRequestSize}` : `buffer.memory=${this.config.bufferMemory}`),
+      );
+    }
+    const size = Math.max(this.config.batchSize, upper);
+    const slot = this.pool.tryAllocate(size);
+    if (slot !== null) {
+      return this.#appendToNewBatch(deque, slot, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
+    }
+    const pending = this.pool.allocate(size, options?.maxBlockMs ?? this.config.maxBlockMs);
+    if (!(pending instanceof Promise)) {
+      return this.#appendToNewBatch(deque, pending, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
+    }
+    return pending.then((s) => {
+      if (this.#closed) {
+        this.pool.deallocate(s);
+        throw new ClosedError('the accumulator was closed while append waited for memory');
+      }
+      return this.#appendToNewBatch(deque, s, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
+    });
+  }
+
+  #dequeFor(topic: string, partition: number): PartitionDeque {
+    let byPartition = this.#batches.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.#batches.set(topic, byPartition);
+    }
+    return (byPartition[partition] ??= new PartitionDeque(topic, partition));
+  }
+
+  #appendToNewBatch(
+    deque: PartitionDeque,
+    slot: PoolSlot,
+    ts: number,
+    key: RecordData,
+    keyLength: number,
+    value: RecordData,
+    valueLength: number,
+    headers: readonly RecordHeader[] | null,
+    headersSize: number,
+    completion: RecordCompletionRequest,
+    nowMsOverride: number | undefined,
+  ): RecordAppendResult {
+    // Another append may have opened a batch while this one waited for memory (Kafka does
+    // the same re-check after `free.allocate`).
+    const last = deque.peekLast();
+    if (last !== undefined) {
+      const offsetDelta = last.tryAppend(ts, key, keyLength, value, valueLength, headers, headersSize);
+      if (offsetDelta >= 0) {
+        this.pool.deallocate(slot);
+        return this.#appended(deque, last, offsetDelta, false, ts, keyLength, valueLength, completion);
+      }
+    }
+    const nowMs = nowMsOverride ?? this.#clock.nowMs();
+    const pooled = slot.slotIndex >= 0;
+    const batch = new ProducerBatch({
+      topic: deque.topic,
+      partition: deque.partition,
+      slot,
+      bytes: pooled ? this.#poolBytes : Buffer.from(slot.buffer),
+      view: pooled ? this.#poolView : new DataView(slot.buffer),
+      nowMs,
+      codecId: this.#codecId,
+      level: this.#level,
+      releaseSlot: this.#releaseSlot,
+      onSealed: null,
+      listener: this.#onBatchDone,
+    });
+    const offsetDelta = batch.tryAppend(ts, key, keyLength, value, valueLength, headers, headersSize);
+    if (offsetDelta < 0) {
+      this.pool.deallocate(slot);
+      throw new IllegalStateError(
+        `a record sized ${estimateSizeInBytesUpperBound(keyLength, valueLength, headersSize)} bytes did not fit a new batch of ${slot.capacityBytes} bytes`,
+      );
+    }
+    if (last !== undefined && !last.isClosed) this.#closeBatch(deque, last);
+    deque.batches.push(batch);
+    this.#incomplete.add(batch);
+    if (deque.batches.length === 1) {
+      this.#nonEmpty.add(deque);
+      this.#newlyNonEmpty.push(deque);
+      this.#scheduleLinger(deque, batch, nowMs);
+    } else {
+      this.#markSendable(deque);
+    }
+    return this.#appended(deque, batch, offsetDelta, true, ts, keyLength, valueLength, completion);
+  }
+
+  #appended(
+    deque: PartitionDeque,
+    batch: ProducerBatch,
+    offsetDelta: number,
+    newBatchCreated: boolean,
+    ts: number,
+    keyLength: number,
+    valueLength: number,
+    completion: RecordCompletionRequest,
+  ): RecordAppendResult {
+    let promise: Promise<RecordMetadata> | null = null;
+    if (completion !== null && completion !== undefined) {
+      if (completion === 'promise') promise = batch.addPromise(offsetDelta, ts, keyLength, valueLength);
+      else batch.addCallback(offsetDelta, ts, keyLength, valueLength, completion);
+    }
+    // Close the batch as soon as a record like this one would not fit: it is full, the
+    // sender may take it now, and an eager (worker) sealer can start on it at once.
+    if (batch.remainingBytes < batch.recordsLength / batch.recordCount) this.#closeBatch(deque, batch);
+    return {
+      completion: promise,
+      batchIsFull: deque.batches.length > 1 || batch.isClosed,
+      newBatchCreated,
+      abortForNewBatch: false,
+    };
+  }
+
+  #closeBatch(deque: PartitionDeque, batch: ProducerBatch): void {
+    batch.closeForRecordAppends();
+    if (this.#sealer.eager && batch.state === BatchState.APPENDING) {
+      batch.beginSeal();
+      this.#sealer.seal(batch);
+    }
+    if (deque.peekFirst() === batch) this.#markSendable(deque);
+  }
+
+  // ------------------------------------------------------------------ ready-set bookkeeping
+
+  #markSendable(deque: PartitionDeque): void {
+    if (!deque.sendable) {
+      deque.sendable = true;
+      this.#sendable.add(deque);
+    }
+    this.#timers.cancel(deque);
+  }
+
+  #unmarkSendable(deque: PartitionDeque): void {
+    if (deque.sendable) {
+      deque.sendable = false;
+      this.#sendable.delete(deque);
+    }
+  }
+
+  #scheduleLinger(deque: PartitionDeque, head: ProducerBatch, nowMs: number): void {
+    const atMs = head.lastAttemptMs + this.config.lingerMs;
+    if (atMs <= nowMs) this.#markSendable(deque);
+    else {
+      this.#unmarkSendable(deque);
+      this.#timers.schedule(deque, atMs);
+    }
+  }
+
+  /** Re-evaluates a partition after its head batch changed (drained, re-enqueued, aborted). */
+  #onHeadChanged(deque: PartitionDeque, nowMs: number): void {
+    const head = deque.peekFirst();
+    if (head === undefined) {
+      this.#unmarkSendable(deque);
+      this.#timers.cancel(deque);
+      this.#nonEmpty.delete(deque);
+      return;
+    }
+    if (!this.#nonEmpty.has(deque)) this.#nonEmpty.add(deque);
+    if (head.isBackingOff(nowMs)) {
+      this.#unmarkSendable(deque);
+      this.#timers.schedule(deque, head.retryAtMs);
+    } else if (deque.headIsFull()) {
+      this.#markSendable(deque);
+    } else {
+      this.#scheduleLinger(deque, head, nowMs);
+    }
+  }
+
+  // ------------------------------------------------------------------ ready / drain
+
+  /**
+   * Finds the nodes that have something to send (Kafka `ready`): a partition's head batch is
+   * sendable when it is full, has lingered `lingerMs`, or its retry backoff is over; every
+   * batch is sendable while memory is exhausted (waiters queued), a flush is in progress,
+   * or the accumulator is closed. Muted and backing-off partitions are skipped.
+   *
+   * Cost: O(sendable partitions + due timers · log n) — see the class comment.
+   */
+  ready(cluster: ClusterView, nowMs: number = this.#clock.nowMs()): ReadyCheckResult {
+    for (let d = this.#timers.popDue(nowMs); d !== undefined; d = this.#timers.popDue(nowMs)) {
+      this.#onHeadChanged(d, nowMs);
+    }
+    const readyNodes = new Set<number>();
+    const unknownLeaderTopics = new Set<string>();
+    if (this.#newlyNonEmpty.length > 0) {
+      for (const d of this.#newlyNonEmpty) {
+        if (d.batches.length > 0 && cluster.leaderFor(d.topic, d.partition) === NO_LEADER) unknownLeaderTopics.add(d.topic);
+      }
+      this.#newlyNonEmpty = [];
+    }
+    const global = this.#closed || this.#flushesInProgress > 0 || this.pool.queuedWaiters() > 0;
+    let nextReadyCheckDelayMs = Infinity;
+    for (const d of global ? this.#nonEmpty : this.#sendable) {
+      if (d.muted) continue;
+      const head = d.batches[0];
+      if (head.isBackingOff(nowMs)) {
+        nextReadyCheckDelayMs = Math.min(nextReadyCheckDelayMs, head.retryAtMs - nowMs);
+        continue;
+      }
+      const leader = cluster.leaderFor(d.topic, d.partition);
+      if (leader === NO_LEADER) unknownLeaderTopics.add(d.topic);
+      else readyNodes.add(leader);
+    }
+    const nextTimer = this.#timers.peekMs();
+    if (nextTimer !== Infinity) nextReadyCheckDelayMs = Math.min(nextReadyCheckDelayMs, Math.max(0, nextTimer - nowMs));
+    return { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics };
+  }
+
+  /**
+   * Takes batches for the given nodes (Kafka `drain`): for each node, at most one batch per
+   * partition it leads, until the batches reach `maxRequestSize` — the first batch of a node
+   * is always taken, even alone over the limit. Partitions are visited in rotation: a drained
+   * partition moves to the back, so none starves. Drained batches are closed for appends,
+   * get their producer id/epoch and sequence (idempotence), and are sealed (inline sealer) or
+   * already being sealed (worker sealer: the sender awaits `whenSealed()`).
+   *
+   * @returns node id → batches to send to that node, in partition-rotation order
+   */
+  drain(
+    cluster: ClusterView,
+    nodeIds: Iterable<number>,
+    maxRequestSize: number = this.config.maxRequestSize,
+    nowMs: number = this.#clock.nowMs(),
+  ): Map<number, ProducerBatch[]> {
+    const nodes = nodeIds instanceof Set ? (nodeIds as Set<number>) : new Set(nodeIds);
+    const out = new Map<number, ProducerBatch[]>();
+    if (nodes.size === 0 || this.#nonEmpty.size === 0) return out;
+    const sizes = new Map<number, number>();
+    const fullNodes = new Set<number>();
+    const drained: PartitionDeque[] = [];
+    for (const d of this.#nonEmpty) {
+      if (d.muted) continue;
+      const leader = cluster.leaderFor(d.topic, d.partition);
+      if (leader === NO_LEADER || !nodes.has(leader) || fullNodes.has(leader)) continue;
+      const head = d.batches[0];
+      if (head.isBackingOff(nowMs)) continue;
+      let list = out.get(leader);
+      const size = sizes.get(leader) ?? 0;
+      const estimate = head.estimatedSizeInBytes();
+      if (list !== undefined && size + estimate > maxRequestSize) {
+        fullNodes.add(leader);
+        if (fullNodes.size === nodes.size) break;
+        continue;
+      }
+      d.batches.shift();
+      this.#prepareDrained(d, head, nowMs);
+      if (list === undefined) {
+        list = [];
+        out.set(leader, list);
+      }
+      list.push(head);
+      sizes.set(leader, size + estimate);
+      drained.push(d);
+    }
+    for (const d of drained) {
+      this.#nonEmpty.delete(d);
+      this.#onHeadChanged(d, nowMs);
+    }
+    return out;
+  }
+
+  #prepareDrained(deque: PartitionDeque, batch: ProducerBatch, nowMs: number): void {
+    batch.closeForRecordAppends();
+    batch.drainedMs = nowMs;
+    const pid = this.#producerIdAndEpoch;
+    if (pid !== null && this.config.enableIdempotence && batch.baseSequence < 0) {
+      batch.setProducerState(pid.producerId, pid.epoch, deque.nextSequence, false);
+      // Kafka wraps sequences at Integer.MAX_VALUE (DefaultRecordBatch.incrementSequence).
+      const next = deque.nextSequence + batch.recordCount;
+      deque.nextSequence = next > INT32_MAX ? next - INT32_MAX - 1 : next;
+    }
+    if (batch.state === BatchState.APPENDING) {
+      batch.beginSeal();
+      this.#sealer.seal(batch);
+    }
+  }
+
+  /**
+   * Puts a batch back at the front of its partition's queue after a retriable failure
+   * (Kafka `reenqueue`), to be sent again after `retryAtMs`. Batches with sequence numbers
+   * are kept in sequence order.
+   */
+  reenqueue(batch: ProducerBatch, nowMs: number, retryAtMs: number = nowMs): void {
+    batch.prepareRetry(nowMs, retryAtMs);
+    const deque = this.#dequeFor(batch.topic, batch.partition);
+    const list = deque.batches;
+    let i = 0;
+    if (batch.baseSequence >= 0) {
+      while (i < list.length && list[i].baseSequence >= 0 && list[i].baseSequence < batch.baseSequence) i++;
+    }
+    list.splice(i, 0, batch);
+    this.#onHeadChanged(deque, nowMs);
+  }
+
+  /**
+   * Removes a batch that has not been drained from its queue (expiry, abort) without
+   * completing it. @returns whether it was queued.
+   */
+  removeUndrained(batch: ProducerBatch, nowMs: number = this.#clock.nowMs()): boolean {
+    const deque = this.#batches.get(batch.topic)?.[batch.partition];
+    if (deque === undefined) return false;
+    const i = deque.batches.indexOf(batch);
+    if (i < 0) return false;
+    deque.batches.splice(i, 1);
+    this.#onHeadChanged(deque, nowMs);
+    return true;
+  }
+
+  /** Mutes a partition: `ready`/`drain` skip it until unmuted (max.in.flight = 1 ordering). */
+  mutePartition(tp: TopicPartition): void {
+    this.#dequeFor(tp.topic, tp.partition).muted = true;
+  }
+
+  /** Unmutes a partition. */
+  unmutePartition(tp: TopicPartition): void {
+    this.#dequeFor(tp.topic, tp.partition).muted = false;
+  }
+
+  /** Sets the producer id and epoch written into batches drained from now on (idempotence). */
+  setProducerIdAndEpoch(value: ProducerIdAndEpoch | null): void {
+    this.#producerIdAndEpoch = value;
+  }
+
+  /** Next sequence number a partition's next drained batch will get. */
+  sequenceFor(tp: TopicPartition): number {
+    return this.#batches.get(tp.topic)?.[tp.partition]?.nextSequence ?? 0;
+  }
+
+  /** Resets a partition's sequence (after a producer epoch bump). */
+  resetSequence(tp: TopicPartition, nextSequence = 0): void {
+    this.#dequeFor(tp.topic, tp.partition).nextSequence = nextSequence;
+  }
+
+  /**
+   * The queued batches of a partition, oldest first (a read-only snapshot, for the sender's
+   * expiry checks and for tests).
+   */
+  batchesFor(tp: TopicPartition): readonly ProducerBatch[] {
+    return this.#batches.get(tp.topic)?.[tp.partition]?.batches.slice() ?? [];
+  }
+
+  /** Partitions that currently hold undrained batches. */
+  partitionsWithBatches(): TopicPartition[] {
+    return [...this.#nonEmpty].map((d) => ({ topic: d.topic, partition: d.partition }));
+  }
+
+  /**
+   * Removes and returns the undrained batches that have waited `deliveryTimeoutMs` since
+   * creation (Kafka `expiredBatches`); the caller completes them with a timeout error.
+   * O(partitions with batches).
+   */
+  expiredBatches(nowMs: number = this.#clock.nowMs()): ProducerBatch[] {
+    const expired: ProducerBatch[] = [];
+    const touched: PartitionDeque[] = [];
+    for (const d of this.#nonEmpty) {
+      let n = 0;
+      while (n < d.batches.length && nowMs - d.batches[n].createdMs >= this.config.deliveryTimeoutMs) n++;
+      if (n > 0) {
+        expired.push(...d.batches.splice(0, n));
+        touched.push(d);
+      }
+    }
+    for (const d of touched) this.#onHeadChanged(d, nowMs);
+    return expired;
+  }
+
+  // ------------------------------------------------------------------ flush / abort / close
+
+  /** Makes every batch sendable now, until the matching {@link awaitFlushCompletion}. */
+  beginFlush(): void {
+    this.#flushesInProgress++;
+  }
+
+  /** Whether a flush is in progress. */
+  flushInProgress(): boolean {
+    return this.#flushesInProgress > 0;
+  }
+
+  /**
+   * Resolves when every batch that existed when it was called is complete (Kafka
+   * `awaitFlushCompletion`); ends the flush begun by {@link beginFlush}.
+   */
+  async awaitFlushCompletion(): Promise<void> {
+    try {
+      await Promise.all([...this.#incomplete].map((b) => b.whenDone()));
+    } finally {
+      this.#flushesInProgress--;
+    }
+  }
+
+  /** Whether any batch is still queued (not drained). */
+  hasUndrained(): boolean {
+    return this.#nonEmpty.size > 0;
+  }
+
+  /** Whether any batch is not yet complete. */
+  hasIncomplete(): boolean {
+    return this.#incomplete.size > 0;
+  }
+
+  /** Number of batches not yet complete. */
+  incompleteCount(): number {
+    return this.#incomplete.size;
+  }
+
+  /**
+   * Fails every incomplete batch — queued, sealing or in flight — with `error` (default an
+   * {@link AbortedError}). Each record completes exactly once; each slot returns to the pool
+   * as soon as nothing reads it (a seal or a request in progress keeps it until it ends).
+   */
+  abortIncompleteBatches(error: Error = new AbortedError('producer is closing forcefully: batch aborted before it was acknowledged')): void {
+    const nowMs = this.#clock.nowMs();
+    const touched = new Set<PartitionDeque>();
+    for (const d of this.#nonEmpty) {
+      if (d.batches.length > 0) touched.add(d);
+    }
+    const all = [...this.#incomplete];
+    for (const d of touched) d.batches.length = 0;
+    for (const d of touched) this.#onHeadChanged(d, nowMs);
+    for (const batch of all) batch.done(-1, -1, error);
+  }
+
+  /** Whether {@link close} was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes for appends: later `append` calls throw {@link ClosedError}; appends waiting for
+   * memory fail; every queued batch becomes sendable so the sender can drain it. Does not
+   * fail queued records (the sender drains them, or {@link abortIncompleteBatches} does).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsPool) this.pool.close();
+  }
+
+  /** Closes the sealer (waits for seals in progress). Call after the last batch is drained. */
+  async closeSealer(): Promise<void> {
+    await this.#sealer.close();
+  }
+}

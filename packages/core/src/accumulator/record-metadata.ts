@@ -1,0 +1,16 @@
+/** What a successfully written record learns (Kafka `RecordMetadata`). */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset in the partition: the batch's base offset + the record's offsetDelta; -1 with acks=0. */
+  readonly offset: number;
+  /** The record's timestamp, or the broker's log-append time when the topic uses it. */
+  readonly timestamp: number;
+  /** Serialized key size in bytes (-1 for a null key). */
+  readonly serializedKeySize: number;
+  /** Serialized value size in bytes (-1 for a null value). */
+  readonly serializedValueSize: number;
+}
+
+/** A per-record completion callback: exactly one of `error` / `metadata` is set. */
+export type RecordCallback = (error: Error | null, metadata: RecordMetadata | null) => void;

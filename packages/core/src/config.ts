@@ -1,0 +1,162 @@
+/**
+ * Producer configuration: defaults as Apache Kafka 4.0's producer, accepted under our
+ * camelCase names and under Kafka's dotted names (`batch.size`), validated up front.
+ * Unknown names and bad values throw {@link ConfigError} naming the setting and the value.
+ */
+import { ConfigError } from './errors.js';
+import type { CompressionName } from './format/compression-type.js';
+import { isCompressionName } from './format/compression-type.js';
+
+/** Effective settings, every one resolved (no undefined). */
+export interface ProducerConfig {
+  /** `batch.size`: bytes of a batch (and of a pool slot). Kafka default 16384. */
+  batchSize: number;
+  /** `linger.ms`: how long a non-full batch waits for more records. Kafka 4.0 default 5 (KIP-1030). */
+  lingerMs: number;
+  /** `buffer.memory`: bytes of the shared buffer pool. Default 32 MiB. */
+  bufferMemory: number;
+  /** `max.block.ms`: how long `append`/`send` may wait for memory. Default 60000. */
+  maxBlockMs: number;
+  /** `delivery.timeout.ms`: upper bound from append to success or failure. Default 120000. */
+  deliveryTimeoutMs: number;
+  /** `request.timeout.ms`: how long to wait for a broker's answer. Default 30000. */
+  requestTimeoutMs: number;
+  /** `retry.backoff.ms`: first retry backoff. Default 100. */
+  retryBackoffMs: number;
+  /** `retry.backoff.max.ms`: cap of the exponential backoff (KIP-580). Default 1000. */
+  retryBackoffMaxMs: number;
+  /** `retries`: how many times a retriable failure is retried. Default 2147483647. */
+  retries: number;
+  /** `max.request.size`: largest request, and largest record. Default 1048576. */
+  maxRequestSize: number;
+  /** `max.in.flight.requests.per.connection`. Default 5. */
+  maxInFlightRequestsPerConnection: number;
+  /** `enable.idempotence`. Default true. */
+  enableIdempotence: boolean;
+  /** `acks`: 0, 1 or -1 (`all`). Default -1. */
+  acks: 0 | 1 | -1;
+  /** `compression.type`. Default `none`. */
+  compressionType: CompressionName;
+  /** `compression.gzip.level` (1..9, -1 = zlib default). Default -1. */
+  compressionGzipLevel: number;
+  /** `compression.lz4.level` (1..17). Default 9. */
+  compressionLz4Level: number;
+  /** `compression.zstd.level` (-131072..22). Default 3. */
+  compressionZstdLevel: number;
+  /** Seal workers: 0 = seal inline on the caller's thread, a number = that many piscina threads, 'auto' = decide. */
+  sealWorkers: number | 'auto';
+}
+
+/** What callers pass: any subset, under camelCase or Kafka dotted names, numbers or numeric strings. */
+export type ProducerConfigInput = { readonly [name: string]: unknown };
+
+type Kind = 'int' | 'bool' | 'acks' | 'compression' | 'workers';
+interface Spec {
+  key: keyof ProducerConfig;
+  kafka: string;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  def: ProducerConfig[keyof ProducerConfig];
+}
+
+const INT_MAX = 2147483647;
+const SPECS: readonly Spec[] = [
+  { key: 'batchSize', kafka: 'batch.size', kind: 'int', min: 128, max: 64 * 1024 * 1024, def: 16384 },
+  { key: 'lingerMs', kafka: 'linger.ms', kind: 'int', min: 0, max: INT_MAX, def: 5 },
+  { key: 'bufferMemory', kafka: 'buffer.memory', kind: 'int', min: 1024, max: 2 ** 31 - 1, def: 32 * 1024 * 1024 },
+  { key: 'maxBlockMs', kafka: 'max.block.ms', kind: 'int', min: 0, max: INT_MAX, def: 60000 },
+  { key: 'deliveryTimeoutMs', kafka: 'delivery.timeout.ms', kind: 'int', min: 0, max: INT_MAX, def: 120000 },
+  { key: 'requestTimeoutMs', kafka: 'request.timeout.ms', kind: 'int', min: 0, max: INT_MAX, def: 30000 },
+  { key: 'retryBackoffMs', kafka: 'retry.backoff.ms', kind: 'int', min: 0, max: INT_MAX, def: 100 },
+  { key: 'retryBackoffMaxMs', kafka: 'retry.backoff.max.ms', kind: 'int', min: 0, max: INT_MAX, def: 1000 },
+  { key: 'retries', kafka: 'retries', kind: 'int', min: 0, max: INT_MAX, def: INT_MAX },
+  { key: 'maxRequestSize', kafka: 'max.request.size', kind: 'int', min: 128, max: INT_MAX, def: 1048576 },
+  { key: 'maxInFlightRequestsPerConnection', kafka: 'max.in.flight.requests.per.connection', kind: 'int', min: 1, max: 1000, def: 5 },
+  { key: 'enableIdempotence', kafka: 'enable.idempotence', kind: 'bool', def: true },
+  { key: 'acks', kafka: 'acks', kind: 'acks', def: -1 },
+  { key: 'compressionType', kafka: 'compression.type', kind: 'compression', def: 'none' },
+  { key: 'compressionGzipLevel', kafka: 'compression.gzip.level', kind: 'int', min: -1, max: 9, def: -1 },
+  { key: 'compressionLz4Level', kafka: 'compression.lz4.level', kind: 'int', min: 1, max: 17, def: 9 },
+  { key: 'compressionZstdLevel', kafka: 'compression.zstd.level', kind: 'int', min: -131072, max: 22, def: 3 },
+  { key: 'sealWorkers', kafka: 'seal.workers', kind: 'workers', min: 0, max: 256, def: 'auto' },
+];
+
+const BY_NAME = new Map<string, Spec>();
+for (const s of SPECS) {
+  BY_NAME.set(s.key, s);
+  BY_NAME.set(s.kafka, s);
+}
+
+/** Every setting's camelCase name, Kafka name and default, for docs and `--help`. */
+export const CONFIG_SPECS: readonly { readonly name: keyof ProducerConfig; readonly kafkaName: string; readonly defaultValue: unknown }[] =
+  SPECS.map((s) => ({ name: s.key, kafkaName: s.kafka, defaultValue: s.def }));
+
+function bad(s: Spec, name: string, raw: unknown, why: string): never {
+  throw new ConfigError(`${name === s.kafka ? name : `${name} (${s.kafka})`}: ${why}, got ${JSON.stringify(raw) ?? String(raw)}`);
+}
+
+function parseInt32(s: Spec, name: string, raw: unknown): number {
+  const n = typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(s, name, raw, 'must be an integer');
+  if (s.min !== undefined && n < s.min) bad(s, name, raw, `must be >= ${s.min}`);
+  if (s.max !== undefined && n > s.max) bad(s, name, raw, `must be <= ${s.max}`);
+  return n;
+}
+
+function parse(s: Spec, name: string, raw: unknown): ProducerConfig[keyof ProducerConfig] {
+  switch (s.kind) {
+    case 'int':
+      return parseInt32(s, name, raw);
+    case 'bool':
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      return bad(s, name, raw, 'must be true or false');
+    case 'acks':
+      if (raw === 'all' || raw === -1 || raw === '-1') return -1;
+      if (raw === 0 || raw === '0') return 0;
+      if (raw === 1 || raw === '1') return 1;
+      return bad(s, name, raw, 'must be one of all, -1, 0, 1');
+    case 'compression':
+      if (isCompressionName(raw)) return raw;
+      return bad(s, name, raw, 'must be one of none, gzip, snappy, lz4, zstd');
+    case 'workers':
+      if (raw === 'auto') return 'auto';
+      return parseInt32(s, name, raw);
+  }
+}
+
+/**
+ * Resolves and validates a configuration.
+ * @param input - settings by camelCase or Kafka name; later duplicates of the same setting win
+ * @returns every setting, defaults filled in
+ * @throws ConfigError for an unknown name, a bad value, or settings that contradict each other
+ *   (`delivery.timeout.ms` < `linger.ms` + `request.timeout.ms`, `buffer.memory` < `batch.size`,
+ *   `retry.backoff.max.ms` < `retry.backoff.ms`)
+ */
+export function resolveConfig(input: ProducerConfigInput = {}): ProducerConfig {
+  const out: Record<string, unknown> = {};
+  for (const s of SPECS) out[s.key] = s.def;
+  for (const name of Object.keys(input)) {
+    const raw = input[name];
+    if (raw === undefined) continue;
+    const spec = BY_NAME.get(name);
+    if (spec === undefined) {
+      throw new ConfigError(`unknown setting ${JSON.stringify(name)}; known: ${SPECS.map((s) => s.kafka).join(', ')}`);
+    }
+    out[spec.key] = parse(spec, name, raw);
+  }
+  const c = out as unknown as ProducerConfig;
+  if (c.deliveryTimeoutMs < c.lingerMs + c.requestTimeoutMs) {
+    throw new ConfigError(
+      `delivery.timeout.ms (${c.deliveryTimeoutMs}) must be >= linger.ms (${c.lingerMs}) + request.timeout.ms (${c.requestTimeoutMs})`,
+    );
+  }
+  if (c.bufferMemory < c.batchSize) {
+    throw new ConfigError(`buffer.memory (${c.bufferMemory}) must be >= batch.size (${c.batchSize})`);
+  }
+  if (c.retryBackoffMaxMs < c.retryBackoffMs) {
+    throw new ConfigError(`retry.backoff.max.ms (${c.retryBackoffMaxMs}) must be >= retry.backoff.ms (${c.retryBackoffMs})`);
+  }
+  return c;
+}

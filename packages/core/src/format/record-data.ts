@@ -1,0 +1,17 @@
+/**
+ * What a record's key, value and header values may be: bytes, a string (written as
+ * UTF-8), or `null`. Header keys are strings.
+ */
+export type RecordData = Uint8Array | string | null;
+
+/** One record header (Kafka `Header`): a string key and a bytes/string/null value. */
+export interface RecordHeader {
+  readonly key: string;
+  readonly value: Uint8Array | string | null;
+}
+
+/** Serialized length of a key/value in bytes; -1 for null (Kafka's null marker). */
+export function byteLengthOf(data: RecordData): number {
+  if (data === null) return -1;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+}
