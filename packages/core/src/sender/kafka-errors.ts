@@ -1,0 +1,87 @@
+/**
+ * The Kafka error codes a producer meets in Produce, Metadata and InitProducerId
+ * responses, with Kafka's names and retriability.
+ *
+ * Source: Kafka `org.apache.kafka.common.protocol.Errors` (codes and names) and the
+ * generated protocol table (kafka.apache.org/39/generated/protocol_errors.html, "Retriable"
+ * column = the exception extends `RetriableException`). Notes on the ones that surprise:
+ * - CORRUPT_MESSAGE (2) is retriable: `CorruptRecordException extends RetriableException`
+ *   (the bytes may have been damaged in transit; a resend may arrive intact).
+ * - NETWORK_EXCEPTION (13), KAFKA_STORAGE_ERROR (56), NOT_LEADER_OR_FOLLOWER (6),
+ *   UNKNOWN_TOPIC_OR_PARTITION (3), LEADER_NOT_AVAILABLE (5) extend
+ *   `InvalidMetadataException`: retriable, and the producer should refresh metadata.
+ * - OUT_OF_ORDER_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH and
+ *   UNKNOWN_PRODUCER_ID are not retriable as exceptions; the idempotent producer handles
+ *   them itself (epoch bump / sequence reset, Kafka `TransactionManager`).
+ * - DUPLICATE_SEQUENCE_NUMBER is no longer sent by brokers for a retried batch: a duplicate
+ *   of one of the producer's last 5 batches is answered with success and the original
+ *   offsets (`UnifiedLog.analyzeAndValidateProducerState`). Kept so old codes decode.
+ */
+import { BrokerError } from '../errors.js';
+
+/** One Kafka error code: number, name and whether retrying may succeed. */
+export interface KafkaErrorCode {
+  readonly code: number;
+  readonly name: string;
+  readonly retriable: boolean;
+  /** Whether the client should refresh metadata on this error (`InvalidMetadataException`). */
+  readonly invalidMetadata: boolean;
+}
+
+function def(code: number, name: string, retriable: boolean, invalidMetadata = false): KafkaErrorCode {
+  return Object.freeze({ code, name, retriable, invalidMetadata });
+}
+
+/** Kafka's `Errors` that the producer meets, by name. */
+export const KafkaErrors = Object.freeze({
+  UNKNOWN_SERVER_ERROR: def(-1, 'UNKNOWN_SERVER_ERROR', false),
+  NONE: def(0, 'NONE', false),
+  OFFSET_OUT_OF_RANGE: def(1, 'OFFSET_OUT_OF_RANGE', false),
+  CORRUPT_MESSAGE: def(2, 'CORRUPT_MESSAGE', true),
+  UNKNOWN_TOPIC_OR_PARTITION: def(3, 'UNKNOWN_TOPIC_OR_PARTITION', true, true),
+  LEADER_NOT_AVAILABLE: def(5, 'LEADER_NOT_AVAILABLE', true, true),
+  NOT_LEADER_OR_FOLLOWER: def(6, 'NOT_LEADER_OR_FOLLOWER', true, true),
+  REQUEST_TIMED_OUT: def(7, 'REQUEST_TIMED_OUT', true),
+  MESSAGE_TOO_LARGE: def(10, 'MESSAGE_TOO_LARGE', false),
+  NETWORK_EXCEPTION: def(13, 'NETWORK_EXCEPTION', true, true),
+  RECORD_LIST_TOO_LARGE: def(18, 'RECORD_LIST_TOO_LARGE', false),
+  NOT_ENOUGH_REPLICAS: def(19, 'NOT_ENOUGH_REPLICAS', true),
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: def(20, 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', true),
+  INVALID_REQUIRED_ACKS: def(21, 'INVALID_REQUIRED_ACKS', false),
+  TOPIC_AUTHORIZATION_FAILED: def(29, 'TOPIC_AUTHORIZATION_FAILED', false),
+  CLUSTER_AUTHORIZATION_FAILED: def(31, 'CLUSTER_AUTHORIZATION_FAILED', false),
+  INVALID_TIMESTAMP: def(32, 'INVALID_TIMESTAMP', false),
+  OUT_OF_ORDER_SEQUENCE_NUMBER: def(45, 'OUT_OF_ORDER_SEQUENCE_NUMBER', false),
+  DUPLICATE_SEQUENCE_NUMBER: def(46, 'DUPLICATE_SEQUENCE_NUMBER', false),
+  INVALID_PRODUCER_EPOCH: def(47, 'INVALID_PRODUCER_EPOCH', false),
+  KAFKA_STORAGE_ERROR: def(56, 'KAFKA_STORAGE_ERROR', true, true),
+  UNKNOWN_PRODUCER_ID: def(59, 'UNKNOWN_PRODUCER_ID', false),
+  INVALID_RECORD: def(87, 'INVALID_RECORD', false),
+});
+
+/** A name of {@link KafkaErrors}. */
+export type KafkaErrorName = keyof typeof KafkaErrors;
+
+const BY_CODE = new Map<number, KafkaErrorCode>(Object.values(KafkaErrors).map((e) => [e.code, e]));
+
+/**
+ * The error with Kafka code `code`. A code not in {@link KafkaErrors} gives a non-retriable
+ * `UNKNOWN_ERROR_<code>` entry, so that a newer broker's code still makes a readable message
+ * (Kafka maps an unknown code to `UNKNOWN_SERVER_ERROR`; keeping the number is more useful).
+ */
+export function kafkaError(code: number): KafkaErrorCode {
+  return BY_CODE.get(code) ?? def(code, `UNKNOWN_ERROR_${code}`, false);
+}
+
+/**
+ * Builds the {@link BrokerError} for a Kafka error code answered for one partition or request.
+ * @param code - Kafka error code (not 0)
+ * @param context - where it happened, e.g. `produce to t-3 on node 2, batch of 120 records`
+ * @param brokerMessage - the broker's `errorMessage`, if any
+ * @returns a BrokerError whose message reads `NOT_LEADER_OR_FOLLOWER (6): produce to t-3 on node 2 …`
+ */
+export function brokerErrorFor(code: number, context: string, brokerMessage?: string | null): BrokerError {
+  const e = kafkaError(code);
+  const detail = brokerMessage ? ` (broker: ${brokerMessage})` : '';
+  return new BrokerError(e.code, e.name, e.retriable, `${e.name} (${e.code}): ${context}${detail}`);
+}
