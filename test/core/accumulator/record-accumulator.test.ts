@@ -10,6 +10,7 @@ import {
 import type { RecordMetadata } from '../../../packages/core/src/accumulator/record-metadata.js';
 import type { RecordAppendResult } from '../../../packages/core/src/accumulator/record-accumulator.js';
 import { BatchState } from '../../../packages/core/src/accumulator/batch-state.js';
+import { SlotState } from '../../../packages/core/src/memory/pool-layout.js';
 import { crc32c } from '../../../packages/core/src/format/crc32c.js';
 import { ATTRIBUTES_OFFSET, CRC_OFFSET, RECORDS_COUNT_OFFSET, BASE_SEQUENCE_OFFSET } from '../../../packages/core/src/format/record-batch-layout.js';
 import { bytesOf, drainAll, makeAccumulator, OffsetAssigner } from '../../helpers/accumulator-factory.js';
@@ -366,6 +367,20 @@ describe('RecordAccumulator', () => {
       const bytes = batch.sealedBytes();
       expect(bytes.readInt32BE(RECORDS_COUNT_OFFSET)).to.equal(5);
       expect(bytes.readUInt32BE(CRC_OFFSET)).to.equal(crc32c(bytes.subarray(ATTRIBUTES_OFFSET)));
+    });
+
+    it('mirrors batch states onto the slot state word in shared memory', () => {
+      const t = makeAccumulator({ lingerMs: 0 });
+      t.acc.append(T0, 1, null, 'v');
+      const [open] = t.acc.batchesFor(T0);
+      expect(t.acc.pool.stateOf(open.slot)).to.equal(SlotState.APPENDING);
+      const [batch] = drainAll(t);
+      expect(t.acc.pool.stateOf(batch.slot)).to.equal(SlotState.SEALED);
+      batch.markInFlight(t.clock.nowMs());
+      expect(t.acc.pool.stateOf(batch.slot)).to.equal(SlotState.IN_FLIGHT);
+      batch.done(0, -1, null);
+      batch.releaseNetworkHold();
+      expect(t.acc.pool.stateOf(batch.slot)).to.equal(SlotState.FREE);
     });
 
     it('assigns sequence numbers at drain when idempotent, and keeps them on retry', () => {

@@ -13,6 +13,7 @@ import type { CompressionId } from '../format/compression-type.js';
 import { NO_PRODUCER_EPOCH, NO_SEQUENCE, RECORD_BATCH_OVERHEAD } from '../format/record-batch-layout.js';
 import type { RecordData, RecordHeader } from '../format/record-data.js';
 import { sizeOfRecord, sizeOfRecordBody, writeRecord } from '../format/record-writer.js';
+import type { SlotStateValue } from '../memory/pool-layout.js';
 import type { PoolSlot } from '../memory/pool-slot.js';
 import type { SealJob, SealSpec } from '../sealing/sealer.js';
 import type { BatchStateValue } from './batch-state.js';
@@ -91,6 +92,12 @@ export class ProducerBatch implements SealJob {
   sizeBytes = 0;
   /** Why the batch failed, once it has. */
   finalError: Error | null = null;
+  /**
+   * The batches this one was split into after MESSAGE_TOO_LARGE ({@link retireAsSplit}); null
+   * when it was not split. A split batch is final (state FAILED, `finalError` null) but
+   * completed none of its records: they moved to these batches.
+   */
+  splitInto: readonly ProducerBatch[] | null = null;
 
   #pos: number;
   #end: number;
@@ -376,8 +383,49 @@ export class ProducerBatch implements SealJob {
     }
   }
 
-  /** Resolves when the batch is final. Never rejects (read {@link finalError}). */
+  /**
+   * Ends the batch because it was split (accumulator `splitAndReenqueue`): each record's
+   * completion moves to the batch in `children` that now holds it — the children hold this
+   * batch's records in order, so record `d` goes to the child covering `d` and becomes its
+   * record `d − (records in the children before it)`. The batch becomes final without
+   * completing any record and without telling the listener (its records are not done);
+   * `whenDone()` resolves once every child is done. Its memory returns as for any final
+   * batch, once no request holds it.
+   * @throws IllegalStateError when the batch is already final or the children do not hold exactly its records
+   */
+  retireAsSplit(children: readonly ProducerBatch[]): void {
+    let total = 0;
+    for (const c of children) total += c.recordCount;
+    if (total !== this.recordCount) {
+      throw new IllegalStateError(`${this.#describe()}: split into batches holding ${total} records, expected ${this.recordCount}`);
+    }
+    if (isFinalState(this.#state)) throw new IllegalStateError(`${this.#describe()} is already ${batchStateName(this.#state)}; cannot retire it as split`);
+    checkTransition(this.#state, BatchState.FAILED, this.#describe());
+    this.#state = BatchState.FAILED;
+    this.splitInto = children;
+    const completions = this.#completions;
+    this.#completions = null;
+    if (completions !== null) {
+      let ci = 0;
+      let start = 0;
+      for (const c of completions) {
+        while (c.offsetDelta >= start + children[ci].recordCount) start += children[ci++].recordCount;
+        c.offsetDelta -= start;
+        (children[ci].#completions ??= []).push(c);
+      }
+    }
+    const resolve = this.#resolveDone;
+    this.#resolveDone = null;
+    if (resolve !== null) void this.whenDone().then(resolve);
+    this.#maybeRelease();
+  }
+
+  /**
+   * Resolves when the batch is final — for a split batch, when every batch it was split into
+   * is. Never rejects (read {@link finalError}).
+   */
   whenDone(): Promise<void> {
+    if (this.splitInto !== null) return Promise.all(this.splitInto.map((c) => c.whenDone())).then(() => undefined);
     if (isFinalState(this.#state)) return Promise.resolve();
     return (this.#donePromise ??= new Promise<void>((r) => (this.#resolveDone = r)));
   }
@@ -397,6 +445,10 @@ export class ProducerBatch implements SealJob {
 
   #transition(to: BatchStateValue): void {
     checkTransition(this.#state, to, this.#describe());
+    // Mirror the non-final states onto the slot's shared state word (SlotState = BatchState + 1
+    // for APPENDING..IN_FLIGHT), so every thread sees who owns the bytes; final states leave the
+    // word alone until the slot is deallocated.
+    if (!isFinalState(to)) this.slot.transition((this.#state + 1) as SlotStateValue, (to + 1) as SlotStateValue);
     this.#state = to;
   }
 
