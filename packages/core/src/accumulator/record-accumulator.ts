@@ -22,15 +22,20 @@ import { NO_LEADER } from '../cluster/cluster.js';
 import type { TopicPartition } from '../cluster/topic-partition.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { codecFor } from '../compression/codecs.js';
+import { CompressionRatioEstimator, MAX_COMPRESSED_BATCH_SLOTS, compressedBatchAllocationBytes } from '../compression/compression-ratio-estimator.js';
 import type { ProducerConfig, ProducerConfigInput } from '../config.js';
 import { resolveConfig } from '../config.js';
-import { AbortedError, ClosedError, IllegalStateError, InvalidRecordError, RecordTooLargeError } from '../errors.js';
+import { AbortedError, ClosedError, IllegalStateError, InvalidRecordError, RecordTooLargeError, SealError } from '../errors.js';
 import { CompressionType } from '../format/compression-type.js';
 import type { CompressionId } from '../format/compression-type.js';
 import type { RecordData, RecordHeader } from '../format/record-data.js';
 import { estimateSizeInBytesUpperBound, sizeOfHeaders } from '../format/record-writer.js';
+import { RECORD_BATCH_OVERHEAD } from '../format/record-batch-layout.js';
+import { readRecordBatches } from '../format/record-batch-reader.js';
+import { SlotState, packSlotWord } from '../memory/pool-layout.js';
 import { BufferPool } from '../memory/buffer-pool.js';
-import type { PoolSlot } from '../memory/pool-slot.js';
+import { PoolSlot } from '../memory/pool-slot.js';
 import type { CodecResolver } from '../sealing/inline-sealer.js';
 import { InlineSealer } from '../sealing/inline-sealer.js';
 import type { Sealer } from '../sealing/sealer.js';
@@ -76,6 +81,27 @@ export interface ReadyCheckResult {
   readonly unknownLeaderTopics: Set<string>;
 }
 
+/**
+ * What a sender installs on the accumulator ({@link RecordAccumulator.attachSender}): cheap
+ * callbacks, called on the accumulator's thread, never per record.
+ */
+export interface AccumulatorSenderHooks {
+  /**
+   * Something may be sendable within `delayMs`: called when a batch fills (0), when a
+   * partition's first batch is created (`lingerMs`: its linger deadline), and when an append
+   * starts waiting for memory (0: everything becomes sendable).
+   */
+  wakeup(delayMs: number): void;
+  /**
+   * Asked by `drain` before it takes a partition's head batch (after the mute and backoff
+   * checks); false leaves the batch queued. The idempotent sender keeps sequence order here.
+   * It may change the partition's next sequence ({@link RecordAccumulator.resetSequence}).
+   */
+  mayDrain?(tp: TopicPartition, head: ProducerBatch, nowMs: number): boolean;
+  /** Told about every batch that reaches a final state, before the `batchListener`. */
+  batchDone?(batch: ProducerBatch, error: Error | null): void;
+}
+
 /** How the accumulator is built. */
 export interface RecordAccumulatorOptions {
   /** Settings (camelCase or Kafka names), or an already resolved config. */
@@ -99,6 +125,9 @@ export interface ProducerIdAndEpoch {
 
 const INT32_MAX = 2147483647;
 const MAX_TOPIC_LENGTH = 249;
+
+/** Heap (non-pool) memory of a split batch: nothing to give back, the GC frees it. */
+const releaseHeapSlot = (): void => {};
 
 function checkData(field: string, data: unknown): RecordData {
   if (data === null || data === undefined) return null;
@@ -142,6 +171,12 @@ export class RecordAccumulator {
   readonly #poolView: DataView;
   readonly #codecId: CompressionId;
   readonly #level: number;
+  /** Per-topic compression ratio estimates (Kafka `CompressionRatioEstimator`), for compressed batches' sizes. */
+  readonly #ratios = new CompressionRatioEstimator();
+  /** Most pool slots one batch may take: 1 without compression, up to 4 with (see `#batchAllocationBytes`). */
+  readonly #maxBatchSlots: number;
+  /** Feeds each sealed compressed batch's ratio to its topic's estimate; null without compression. */
+  readonly #onSealed: ((batch: ProducerBatch) => void) | null;
 
   /** topic → deques by partition (Kafka `batches`). */
   readonly #batches = new Map<string, PartitionDeque[]>();
@@ -154,9 +189,16 @@ export class RecordAccumulator {
   #flushesInProgress = 0;
   #closed = false;
   #producerIdAndEpoch: ProducerIdAndEpoch | null = null;
+  /** The sender's hooks (wake-up, drain gate, completion); null until a sender attaches. */
+  #hooks: AccumulatorSenderHooks | null = null;
+  /** Codec lookup for decoding compressed batches when splitting them; null: none known. */
+  readonly #splitCodecs: CodecResolver | null;
+  /** Lower bound of the earliest `createdMs + deliveryTimeoutMs` of a queued batch (Kafka `nextBatchExpiryTimeMs`). */
+  #nextBatchExpiryMs = Infinity;
   readonly #releaseSlot = (slot: PoolSlot): void => this.pool.deallocate(slot);
   readonly #onBatchDone: BatchListener = (batch, error) => {
     this.#incomplete.delete(batch);
+    this.#hooks?.batchDone?.(batch, error);
     this.#listener?.(batch, error);
   };
 
@@ -167,7 +209,8 @@ export class RecordAccumulator {
     this.pool =
       options.pool ??
       new BufferPool({ totalMemoryBytes: this.config.bufferMemory, poolableSizeBytes: this.config.batchSize, clock: this.#clock });
-    this.#sealer = options.sealer ?? new InlineSealer(options.resolveCodec);
+    this.#sealer = options.sealer ?? new InlineSealer(options.resolveCodec ?? codecFor);
+    this.#splitCodecs = options.resolveCodec ?? codecFor;
     this.#listener = options.batchListener ?? null;
     this.#poolBytes = Buffer.from(this.pool.sharedBuffer);
     this.#poolView = new DataView(this.pool.sharedBuffer);
@@ -180,6 +223,37 @@ export class RecordAccumulator {
           : this.config.compressionType === 'zstd'
             ? this.config.compressionZstdLevel
             : 0;
+    const compressed = this.#codecId !== CompressionType.none;
+    // More than one slot is a non-pooled SharedArrayBuffer per batch. With an eager (worker)
+    // sealer that is measured as a loss: a fresh SAB costs its allocation plus GC pressure
+    // doubled by the worker's reference (main-thread CPU per batch 2x of a pooled slot), more
+    // than bigger batches save. Until the pool hands out contiguous multi-slot runs of its own
+    // buffer, worker-sealed batches keep one slot. (benchmarks/RESULTS.md, 'Worker sealing')
+    this.#maxBatchSlots =
+      compressed && !this.#sealer.eager
+        ? Math.max(1, Math.min(MAX_COMPRESSED_BATCH_SLOTS, Math.floor(this.config.maxRequestSize / this.config.batchSize), Math.floor(this.pool.slotCount / 8)))
+        : 1;
+    // Only batches at least half full teach the estimate: one closed early by linger or flush
+    // says little about the topic's ratio, and (the steps being 0.05 up, 0.005 down) a few
+    // tiny batches that did not compress would undo a hundred full ones.
+    this.#onSealed = compressed
+      ? (batch) => {
+          if (batch.sizeBytes > 0 && batch.recordsLength * 2 >= batch.capacityBytes) {
+            this.#ratios.updateEstimation(batch.topic, batch.codecId, (batch.sizeBytes - RECORD_BATCH_OVERHEAD) / batch.recordsLength);
+          }
+        }
+      : null;
+  }
+
+  /**
+   * Bytes to allocate for a new batch of `topic`: `batchSize`, or for a compressed topic whole
+   * slots enough for about `batchSize` after compression at the topic's estimated ratio
+   * (at most `#maxBatchSlots`; more than one slot is a non-pooled buffer counted against
+   * `bufferMemory`). The batch closes when its raw records fill it, so it never overruns.
+   */
+  #batchAllocationBytes(topic: string): number {
+    if (this.#maxBatchSlots === 1) return this.config.batchSize;
+    return compressedBatchAllocationBytes(this.config.batchSize, this.#ratios.estimation(topic, this.#codecId), this.#maxBatchSlots);
   }
 
   // ------------------------------------------------------------------ append
@@ -256,12 +330,19 @@ export class RecordAccumulator {
           (upper > this.config.maxRequestSize ? `max.request.size=${this.config.maxRequestSize}` : `buffer.memory=${this.config.bufferMemory}`),
       );
     }
-    const size = Math.max(this.config.batchSize, upper);
-    const slot = this.pool.tryAllocate(size);
+    let size = Math.max(this.#batchAllocationBytes(topic), upper);
+    let slot = this.pool.tryAllocate(size);
+    if (slot === null && size > this.config.batchSize && upper <= this.config.batchSize) {
+      // Too little free memory for a compressed topic's bigger batch: take (or wait for) one slot.
+      size = this.config.batchSize;
+      slot = this.pool.tryAllocate(size);
+    }
     if (slot !== null) {
       return this.#appendToNewBatch(deque, slot, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
     }
     const pending = this.pool.allocate(size, options?.maxBlockMs ?? this.config.maxBlockMs);
+    // Memory is short: every queued batch becomes sendable (`ready`'s global condition).
+    if (pending instanceof Promise) this.#hooks?.wakeup(0);
     if (!(pending instanceof Promise)) {
       return this.#appendToNewBatch(deque, pending, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
     }
@@ -318,7 +399,7 @@ export class RecordAccumulator {
       codecId: this.#codecId,
       level: this.#level,
       releaseSlot: this.#releaseSlot,
-      onSealed: null,
+      onSealed: this.#onSealed,
       listener: this.#onBatchDone,
     });
     const offsetDelta = batch.tryAppend(ts, key, keyLength, value, valueLength, headers, headersSize);
@@ -331,12 +412,16 @@ export class RecordAccumulator {
     if (last !== undefined && !last.isClosed) this.#closeBatch(deque, last);
     deque.batches.push(batch);
     this.#incomplete.add(batch);
+    const expiryMs = nowMs + this.config.deliveryTimeoutMs;
+    if (expiryMs < this.#nextBatchExpiryMs) this.#nextBatchExpiryMs = expiryMs;
     if (deque.batches.length === 1) {
       this.#nonEmpty.add(deque);
       this.#newlyNonEmpty.push(deque);
       this.#scheduleLinger(deque, batch, nowMs);
+      this.#hooks?.wakeup(this.config.lingerMs);
     } else {
       this.#markSendable(deque);
+      this.#hooks?.wakeup(0);
     }
     return this.#appended(deque, batch, offsetDelta, true, ts, keyLength, valueLength, completion);
   }
@@ -358,7 +443,10 @@ export class RecordAccumulator {
     }
     // Close the batch as soon as a record like this one would not fit: it is full, the
     // sender may take it now, and an eager (worker) sealer can start on it at once.
-    if (batch.remainingBytes < batch.recordsLength / batch.recordCount) this.#closeBatch(deque, batch);
+    if (batch.remainingBytes < batch.recordsLength / batch.recordCount) {
+      this.#closeBatch(deque, batch);
+      this.#hooks?.wakeup(0);
+    }
     return {
       completion: promise,
       batchIsFull: deque.batches.length > 1 || batch.isClosed,
@@ -490,6 +578,7 @@ export class RecordAccumulator {
       if (leader === NO_LEADER || !nodes.has(leader) || fullNodes.has(leader)) continue;
       const head = d.batches[0];
       if (head.isBackingOff(nowMs)) continue;
+      if (this.#hooks?.mayDrain !== undefined && !this.#hooks.mayDrain(d, head, nowMs)) continue;
       let list = out.get(leader);
       const size = sizes.get(leader) ?? 0;
       const estimate = head.estimatedSizeInBytes();
@@ -545,7 +634,150 @@ export class RecordAccumulator {
       while (i < list.length && list[i].baseSequence >= 0 && list[i].baseSequence < batch.baseSequence) i++;
     }
     list.splice(i, 0, batch);
+    const expiryMs = batch.createdMs + this.config.deliveryTimeoutMs;
+    if (expiryMs < this.#nextBatchExpiryMs) this.#nextBatchExpiryMs = expiryMs;
     this.#onHeadChanged(deque, nowMs);
+  }
+
+  /**
+   * Splits a batch the broker rejected as too large (MESSAGE_TOO_LARGE) into smaller batches
+   * and puts them at the front of its partition's queue, in record order (Kafka
+   * `RecordAccumulator.splitAndReenqueue` / `ProducerBatch.split`).
+   *
+   * The records are decoded from the sealed bytes (decompressed when the batch is compressed)
+   * and appended again into new batches of at most `min(batchSize, half the batch)` bytes of
+   * records, so every split at least halves the batch and repeated splits end at single
+   * records. The new batches keep the old batch's creation time (delivery timeout), are
+   * closed for appends, count as never sent, and — idempotence — take over its producer id,
+   * epoch and sequence range (records keep their sequence numbers; the broker never accepted
+   * the old batch). Each record's completion moves to the batch that now holds it; the old
+   * batch ends with {@link ProducerBatch.splitInto} set and completes no record itself (its
+   * `whenDone()` waits for the new batches, so `flush` still covers its records).
+   *
+   * Memory: the new batches come from the pool when it can serve them at once; otherwise
+   * from the heap, outside the pool, as Kafka's split does (`ProducerBatch.split` allocates
+   * its buffers off the `BufferPool`). Waiting for pool memory here could deadlock: the
+   * appends queued for memory are served first, and the memory they wait for may be held
+   * by this very partition's batches, queued behind the one being split. The old batch's
+   * own memory returns when its request releases it, as always.
+   *
+   * @param batch - a sealed, not yet final batch of at least two records
+   * @param nowMs - the time
+   * @returns the new batches, first records first (at least two)
+   * @throws IllegalStateError when the batch is final, not sealed, or holds fewer than 2 records
+   * @throws SealError when the batch is compressed and no codec to decompress it is known
+   * @throws CorruptBatchError when its bytes do not decode
+   */
+  splitAndReenqueue(batch: ProducerBatch, nowMs: number = this.#clock.nowMs()): ProducerBatch[] {
+    if (batch.isDone || !batch.isSealed || batch.recordCount < 2) {
+      throw new IllegalStateError(
+        `cannot split batch ${batch.topic}-${batch.partition} of ${batch.recordCount} records (state ${batch.state}, sealed ${batch.isSealed}, done ${batch.isDone})`,
+      );
+    }
+    const codecs = this.#splitCodecs;
+    const [decoded] = readRecordBatches(batch.sealedBytes(), {
+      verifyCrc: false,
+      decompress: (codecId, data) => {
+        const codec = codecs?.(codecId) ?? null;
+        if (codec === null) throw new SealError(`cannot split ${batch.topic}-${batch.partition}: no codec known to decompress codec id ${codecId}`);
+        return codec.decompress(data);
+      },
+    });
+    const records = decoded.records;
+    // Group records: at most `targetBytes` of (upper-bound sized) records per new batch.
+    const targetBytes = Math.max(1, Math.min(this.config.batchSize - RECORD_BATCH_OVERHEAD, Math.ceil(batch.recordsLength / 2)));
+    const groups: { from: number; to: number; bytes: number }[] = [];
+    const headerSizes: number[] = new Array<number>(records.length);
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      headerSizes[i] = sizeOfHeaders(r.headers);
+      const size =
+        estimateSizeInBytesUpperBound(r.key === null ? -1 : r.key.byteLength, r.value === null ? -1 : r.value.byteLength, headerSizes[i]) -
+        RECORD_BATCH_OVERHEAD;
+      if (i > from && bytes + size > targetBytes) {
+        groups.push({ from, to: i, bytes });
+        from = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    groups.push({ from, to: records.length, bytes });
+
+    const children: ProducerBatch[] = [];
+    let sequence = batch.baseSequence;
+    for (const g of groups) {
+      const sizeBytes = RECORD_BATCH_OVERHEAD + g.bytes;
+      const { slot, pooled } = this.#allocateForSplit(sizeBytes);
+      const child = new ProducerBatch({
+        topic: batch.topic,
+        partition: batch.partition,
+        slot,
+        bytes: slot.slotIndex >= 0 ? this.#poolBytes : Buffer.from(slot.buffer),
+        view: slot.slotIndex >= 0 ? this.#poolView : new DataView(slot.buffer),
+        nowMs: batch.createdMs,
+        codecId: batch.codecId,
+        level: batch.level,
+        releaseSlot: pooled ? this.#releaseSlot : releaseHeapSlot,
+        onSealed: null,
+        listener: this.#onBatchDone,
+      });
+      for (let i = g.from; i < g.to; i++) {
+        const r = records[i];
+        const keyLength = r.key === null ? -1 : r.key.byteLength;
+        const valueLength = r.value === null ? -1 : r.value.byteLength;
+        if (child.tryAppend(r.timestamp, r.key, keyLength, r.value, valueLength, r.headers, headerSizes[i]) < 0) {
+          throw new IllegalStateError(`split of ${batch.topic}-${batch.partition}: record ${i} did not fit a new batch of ${slot.capacityBytes} bytes`);
+        }
+      }
+      child.closeForRecordAppends();
+      if (sequence >= 0) {
+        child.setProducerState(batch.producerId, batch.producerEpoch, sequence, batch.transactional);
+        const next = sequence + child.recordCount;
+        sequence = next > INT32_MAX ? next - INT32_MAX - 1 : next;
+      }
+      children.push(child);
+    }
+    batch.retireAsSplit(children);
+    this.#incomplete.delete(batch);
+    const deque = this.#dequeFor(batch.topic, batch.partition);
+    const list = deque.batches;
+    if (batch.baseSequence >= 0) {
+      for (const child of children) {
+        let i = 0;
+        while (i < list.length && list[i].baseSequence >= 0 && list[i].baseSequence < child.baseSequence) i++;
+        list.splice(i, 0, child);
+      }
+    } else {
+      list.unshift(...children);
+    }
+    for (const child of children) {
+      this.#incomplete.add(child);
+      if (this.#sealer.eager) {
+        child.beginSeal();
+        this.#sealer.seal(child);
+      }
+    }
+    const expiryMs = batch.createdMs + this.config.deliveryTimeoutMs;
+    if (expiryMs < this.#nextBatchExpiryMs) this.#nextBatchExpiryMs = expiryMs;
+    this.#onHeadChanged(deque, nowMs);
+    return children;
+  }
+
+  /** Memory for a split batch: the pool if it can serve now, else the heap (see {@link splitAndReenqueue}). */
+  #allocateForSplit(sizeBytes: number): { slot: PoolSlot; pooled: boolean } {
+    try {
+      const slot = this.pool.tryAllocate(sizeBytes);
+      if (slot !== null) return { slot, pooled: true };
+    } catch {
+      // Closed pool, or a size the pool can never serve: the heap still can.
+    }
+    const buffer = new SharedArrayBuffer(sizeBytes);
+    const stateWords = new Int32Array(new SharedArrayBuffer(4));
+    stateWords[0] = packSlotWord(0, SlotState.APPENDING);
+    const slot = new PoolSlot(buffer, new Uint8Array(buffer), new DataView(buffer), 0, sizeBytes, -1, 0, 0, buffer, [], stateWords, 0);
+    return { slot, pooled: false };
   }
 
   /**
@@ -595,6 +827,16 @@ export class RecordAccumulator {
     return this.#batches.get(tp.topic)?.[tp.partition]?.batches.slice() ?? [];
   }
 
+  /**
+   * Whether the partition's newest queued batch takes no more records, or none is queued
+   * (Kafka `RecordAccumulator.allBatchesFull`): the uniform sticky partitioner switches
+   * partitions only then, so that it leaves no half-filled batch behind (KIP-794).
+   */
+  lastBatchFull(tp: TopicPartition): boolean {
+    const last = this.#batches.get(tp.topic)?.[tp.partition]?.peekLast();
+    return last === undefined || last.isClosed;
+  }
+
   /** Partitions that currently hold undrained batches. */
   partitionsWithBatches(): TopicPartition[] {
     return [...this.#nonEmpty].map((d) => ({ topic: d.topic, partition: d.partition }));
@@ -608,6 +850,7 @@ export class RecordAccumulator {
   expiredBatches(nowMs: number = this.#clock.nowMs()): ProducerBatch[] {
     const expired: ProducerBatch[] = [];
     const touched: PartitionDeque[] = [];
+    let next = Infinity;
     for (const d of this.#nonEmpty) {
       let n = 0;
       while (n < d.batches.length && nowMs - d.batches[n].createdMs >= this.config.deliveryTimeoutMs) n++;
@@ -615,9 +858,33 @@ export class RecordAccumulator {
         expired.push(...d.batches.splice(0, n));
         touched.push(d);
       }
+      if (d.batches.length > 0) next = Math.min(next, d.batches[0].createdMs + this.config.deliveryTimeoutMs);
     }
+    this.#nextBatchExpiryMs = next;
     for (const d of touched) this.#onHeadChanged(d, nowMs);
     return expired;
+  }
+
+  /**
+   * When {@link expiredBatches} may next find something (Kafka `nextExpiryTimeMs`): a lower
+   * bound of the earliest `createdMs + deliveryTimeoutMs` of the queued batches, kept as
+   * batches are created, re-enqueued and split, and made exact by each `expiredBatches`
+   * call; Infinity when nothing is queued. A sender calls `expiredBatches` only once the
+   * clock reaches it, so expiry costs nothing between deadlines.
+   */
+  nextBatchExpiryMs(): number {
+    return this.#nonEmpty.size === 0 ? Infinity : this.#nextBatchExpiryMs;
+  }
+
+  /**
+   * Attaches a sender's hooks (one sender per accumulator), or detaches them with null.
+   * @throws IllegalStateError when another sender is attached
+   */
+  attachSender(hooks: AccumulatorSenderHooks | null): void {
+    if (hooks !== null && this.#hooks !== null && this.#hooks !== hooks) {
+      throw new IllegalStateError('a sender is already attached to this accumulator');
+    }
+    this.#hooks = hooks;
   }
 
   // ------------------------------------------------------------------ flush / abort / close

@@ -1,0 +1,645 @@
+/**
+ * The Sender: the producer's I/O loop on the main thread (Kafka
+ * `org.apache.kafka.clients.producer.internals.Sender`). One iteration (`#runOnce`):
+ *
+ * ```
+ *   idempotence upkeep (producer id, resolve partitions, epoch bump)      — sender/idempotence.ts
+ *   expire: queued batches (accumulating / waiting to retry) and in-flight batches
+ *   repeat: ready(cluster) → nodes with sendable data and a free request slot
+ *           drain(nodes)  → at most one batch per partition per node, ≤ maxRequestSize
+ *           one produce request per node → NetworkClient.send
+ *   sleep until the next deadline: linger / backoff (nextReadyCheckDelayMs), expiry, metadata
+ * ```
+ *
+ * Key insight — the loop is event-driven, never polled. It runs when (a) the accumulator
+ * says a batch filled, a partition's first batch was created (after its linger) or an
+ * append waits for memory (`AccumulatorSenderHooks.wakeup`, one call per batch, not per
+ * record), (b) a request settles, (c) the one timer for the earliest deadline fires, or
+ * (d) flush/close ask. With nothing pending there is no timer at all: idle CPU is zero.
+ * Kafka's sender thread instead blocks in `NetworkClient.poll(timeout)` with a timeout it
+ * computes the same way; on Node's event loop there is nothing to block in, so the loop is
+ * a callback, and a node at its in-flight limit (or a partition held back by the
+ * idempotence gate) simply waits for the answer that frees it — that answer is an event.
+ * Timers go through an injected {@link Scheduler} so a simulation runs it on virtual time
+ * (on the system scheduler an immediate wake-up uses `setImmediate`, not `setTimeout(0)`,
+ * which Node stretches to 1 ms).
+ *
+ * Per-partition response handling (Kafka `Sender.completeBatch`):
+ * - success (or DUPLICATE_SEQUENCE_NUMBER): complete the records (offset = base + delta);
+ * - MESSAGE_TOO_LARGE: split a multi-record batch and re-enqueue the parts in order at the
+ *   front of the queue; a single record fails with {@link RecordTooLargeError};
+ * - retriable (per Kafka's error table, or as the idempotent producer decides for
+ *   OUT_OF_ORDER_SEQUENCE_NUMBER / UNKNOWN_PRODUCER_ID), `attempts <= retries`, before the
+ *   delivery timeout: re-enqueue at the front after an exponential backoff with jitter
+ *   (KIP-580), refreshing metadata on InvalidMetadata errors;
+ * - otherwise fail with the broker's error.
+ * A request-level failure (rejected promise: broker down, request timeout — enforced by
+ * the NetworkClient, which gets `request.timeout.ms` in every request) counts as a
+ * retriable NETWORK_EXCEPTION for every batch in it.
+ *
+ * Memory: a batch's bytes are held from `markInFlight` until the request's promise settles
+ * and only then released, even when the batch expired or was aborted meanwhile
+ * (KAFKA-17862); the pool gets the memory back when the batch is final and released.
+ *
+ * Ordering: with `max.in.flight.requests.per.connection` = 1 every drained partition is
+ * muted until its request is answered (Kafka `guaranteeMessageOrder`); with idempotence,
+ * up to 5 requests per node keep order through sequence numbers (see idempotence.ts).
+ */
+import type { ProducerBatch } from '../accumulator/producer-batch.js';
+import type { RecordAccumulator } from '../accumulator/record-accumulator.js';
+import { BatchState } from '../accumulator/batch-state.js';
+import type { Scheduler, TimerHandle } from '../clock.js';
+import { systemScheduler } from '../clock.js';
+import type { ProducerConfig } from '../config.js';
+import { AbortedError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError } from '../errors.js';
+import { ProducerMetrics } from '../metrics.js';
+import { IdempotenceManager } from './idempotence.js';
+import type { InFlightRequest } from './in-flight.js';
+import { InFlightRequests } from './in-flight.js';
+import { KafkaErrors, brokerErrorFor, kafkaError } from './kafka-errors.js';
+import type { NetworkClient, ProducePartitionData, ProducePartitionResponse } from './network-client.js';
+import { RetryBackoff } from './retry-backoff.js';
+
+/** How long to wait before trying a node the network says it cannot send to (Kafka `reconnect.backoff.ms`). */
+export const RECONNECT_BACKOFF_MS = 50;
+/** ready/drain rounds in one loop turn before yielding to the event loop. */
+const MAX_DRAIN_ROUNDS = 64;
+
+/** How a {@link Sender} is built. */
+export interface SenderOptions {
+  /** The accumulator to drain (the sender attaches its hooks to it; one sender per accumulator). */
+  readonly accumulator: RecordAccumulator;
+  /** Where produce requests go. */
+  readonly network: NetworkClient;
+  /** Time and timers; must tell the same time as the accumulator's clock. Default: the system scheduler. */
+  readonly scheduler?: Scheduler;
+  /** Sensors to record into; default a new {@link ProducerMetrics}. */
+  readonly metrics?: ProducerMetrics;
+  /** Uniform [0, 1) source for the backoff jitter; seed it for replayable simulations. Default `Math.random`. */
+  readonly random?: () => number;
+  /**
+   * Whether to run the idempotent producer (producer id, sequences). Default: the
+   * accumulator's `enableIdempotence`. Resolve conflicts first with `resolveIdempotence`.
+   */
+  readonly idempotence?: boolean;
+}
+
+/** Options of {@link Sender.close}. */
+export interface SenderCloseOptions {
+  /**
+   * How long to let queued and in-flight batches finish before failing what is left with an
+   * {@link AbortedError}; 0 aborts at once (forced close). Default Infinity: wait (every
+   * batch ends within `delivery.timeout.ms` anyway).
+   */
+  readonly timeoutMs?: number;
+  /** Also close the NetworkClient once nothing is left (the producer does when it created it). Default false. */
+  readonly closeNetwork?: boolean;
+}
+
+/** The producer's I/O loop; see the file comment. */
+export class Sender {
+  /** Sensors this sender records into. */
+  readonly metrics: ProducerMetrics;
+  readonly #acc: RecordAccumulator;
+  readonly #network: NetworkClient;
+  readonly #scheduler: Scheduler;
+  readonly #useImmediate: boolean;
+  readonly #config: ProducerConfig;
+  readonly #backoff: RetryBackoff;
+  readonly #idem: IdempotenceManager | null;
+  readonly #inFlight: InFlightRequests;
+  readonly #guaranteeOrder: boolean;
+
+  #timer: TimerHandle | null = null;
+  #immediate: ReturnType<typeof setImmediate> | null = null;
+  #timerAtMs = Infinity;
+  #closed = false;
+  #closePromise: Promise<void> | null = null;
+  /** A forced close (timeoutMs 0) cut a graceful one short. */
+  #forced = false;
+  #forceClose: (() => void) | null = null;
+  #idleWaiters: (() => void)[] = [];
+  #settledWaiters: (() => void)[] = [];
+  #nextRequestId = 1;
+  #lastInternalError: unknown = null;
+
+  /** Set once close has aborted what was left: no new metadata or producer-id requests. */
+  #stopping = false;
+  /** The metadata / InitProducerId requests in flight, awaited by close. */
+  #metadataPending: Promise<void> | null = null;
+  #pidPending: Promise<void> | null = null;
+  #metadataInFlight = false;
+  readonly #metadataTopics = new Set<string>();
+  #nextMetadataMs = 0;
+  #pidInFlight = false;
+  #pidFailures = 0;
+  #nextPidAttemptMs = 0;
+
+  /**
+   * @param options - accumulator, network, scheduler, metrics, jitter source, idempotence
+   * @throws IllegalStateError when another sender is attached to the accumulator
+   */
+  constructor(options: SenderOptions) {
+    this.#acc = options.accumulator;
+    this.#network = options.network;
+    this.#scheduler = options.scheduler ?? systemScheduler;
+    this.#useImmediate = this.#scheduler === systemScheduler;
+    this.#config = this.#acc.config;
+    this.#backoff = new RetryBackoff(this.#config.retryBackoffMs, this.#config.retryBackoffMaxMs, options.random ?? Math.random);
+    const idempotent = options.idempotence ?? this.#config.enableIdempotence;
+    this.#idem = idempotent ? new IdempotenceManager(this.#acc) : null;
+    this.#inFlight = new InFlightRequests(this.#config.deliveryTimeoutMs);
+    this.#guaranteeOrder = this.#config.maxInFlightRequestsPerConnection === 1;
+    this.metrics = options.metrics ?? new ProducerMetrics(this.#scheduler);
+    this.metrics.bind({ pool: this.#acc.pool, requestsInFlight: () => this.#inFlight.size });
+    const idem = this.#idem;
+    this.#acc.attachSender({
+      wakeup: (delayMs) => this.wakeup(delayMs),
+      mayDrain: idem === null ? undefined : (tp, head) => idem.mayDrain(tp, head),
+      batchDone: (batch, error) => this.#onBatchDone(batch, error),
+    });
+    // The idempotent producer fetches its id at once (Kafka's sender does on its first loop).
+    if (idem !== null) this.wakeup(0);
+  }
+
+  /** Produce requests drained and not yet settled. */
+  get requestsInFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** The idempotent producer's id and epoch; null when not idempotent or not yet known. */
+  get producerIdAndEpoch(): { readonly producerId: number; readonly epoch: number } | null {
+    return this.#idem?.producerIdAndEpoch ?? null;
+  }
+
+  /** Epoch bumps of the idempotent producer so far (0 when not idempotent). */
+  get epochBumps(): number {
+    return this.#idem?.epochBumps ?? 0;
+  }
+
+  /** Whether {@link close} finished. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * An unexpected exception the loop caught (a bug: the loop logs it as a process warning and
+   * goes on after {@link RECONNECT_BACKOFF_MS}); null when none happened. Simulations assert it stays null.
+   */
+  get lastInternalError(): unknown {
+    return this.#lastInternalError;
+  }
+
+  /**
+   * Asks for a loop run within `delayMs` (0: as soon as possible). Cheap and idempotent: a
+   * run already due earlier absorbs it. Ignored once closed.
+   */
+  wakeup(delayMs = 0): void {
+    if (this.#closed) return;
+    const delay = delayMs > 0 ? delayMs : 0;
+    const atMs = this.#scheduler.nowMs() + delay;
+    if (atMs >= this.#timerAtMs) return;
+    this.#cancelTimer();
+    this.#timerAtMs = atMs;
+    if (delay === 0 && this.#useImmediate) this.#immediate = setImmediate(this.#run);
+    else this.#timer = this.#scheduler.setTimeout(this.#run, delay);
+  }
+
+  /**
+   * Makes every queued batch sendable now and resolves when every batch that existed when it
+   * was called is complete (Kafka `flush`). Never rejects: records report their own errors.
+   */
+  async flush(): Promise<void> {
+    if (this.#closed) return;
+    this.#acc.beginFlush();
+    this.wakeup(0);
+    await this.#acc.awaitFlushCompletion();
+  }
+
+  /**
+   * Closes: the accumulator stops taking records (appends waiting for memory fail), queued
+   * batches become sendable and are sent, retried, expired as usual for up to `timeoutMs`;
+   * then whatever is incomplete fails with an {@link AbortedError}. Resolves once every
+   * request has settled (memory is back) and no timer of the sender is left. Never rejects.
+   * A second call returns the same promise, but a `timeoutMs` of 0 still forces the
+   * running close to abort at once.
+   */
+  close(options: SenderCloseOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? Infinity;
+    if (this.#closePromise !== null) {
+      if (timeoutMs === 0 && this.#forceClose !== null) {
+        this.#forced = true;
+        this.#forceClose();
+      }
+      return this.#closePromise;
+    }
+    this.#closePromise = this.#close(timeoutMs, options.closeNetwork ?? false);
+    return this.#closePromise;
+  }
+
+  async #close(timeoutMs: number, closeNetwork: boolean): Promise<void> {
+    this.#acc.close();
+    this.wakeup(0);
+    if (timeoutMs > 0 && this.#acc.hasIncomplete()) await this.#waitIdle(timeoutMs);
+    if (this.#acc.hasIncomplete()) {
+      const batches = this.#acc.incompleteCount();
+      this.#acc.abortIncompleteBatches(
+        new AbortedError(
+          timeoutMs === 0 || this.#forced
+            ? `producer closed forcefully with ${batches} batch(es) incomplete: batch aborted before it was acknowledged`
+            : `producer close did not finish within timeoutMs=${timeoutMs} (${batches} batch(es) incomplete): batch aborted before it was acknowledged`,
+        ),
+      );
+    }
+    this.#stopping = true;
+    if (closeNetwork) await this.#network.close().catch(() => undefined);
+    if (this.#inFlight.size > 0) await new Promise<void>((resolve) => this.#settledWaiters.push(resolve));
+    // Let requests the loop started on its own behalf finish too: nothing of ours runs after close.
+    await this.#metadataPending;
+    await this.#pidPending;
+    this.#closed = true;
+    this.#cancelTimer();
+    this.#acc.attachSender(null);
+    await this.#acc.closeSealer();
+  }
+
+  /** Resolves when nothing is incomplete, after `timeoutMs`, or when a forced close comes. */
+  #waitIdle(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: TimerHandle | null = null;
+      const done = (): void => {
+        if (timer !== null) this.#scheduler.clearTimeout(timer);
+        timer = null;
+        this.#forceClose = null;
+        const i = this.#idleWaiters.indexOf(done);
+        if (i >= 0) this.#idleWaiters.splice(i, 1);
+        resolve();
+      };
+      if (Number.isFinite(timeoutMs)) timer = this.#scheduler.setTimeout(done, timeoutMs);
+      this.#forceClose = done;
+      this.#idleWaiters.push(done);
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length > 0 && !this.#acc.hasIncomplete()) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (this.#settledWaiters.length > 0 && this.#inFlight.size === 0) {
+      const waiters = this.#settledWaiters;
+      this.#settledWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer !== null) this.#scheduler.clearTimeout(this.#timer);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#timer = null;
+    this.#immediate = null;
+    this.#timerAtMs = Infinity;
+  }
+
+  readonly #run = (): void => {
+    this.#timer = null;
+    this.#immediate = null;
+    this.#timerAtMs = Infinity;
+    if (this.#closed) return;
+    const nowMs = this.#scheduler.nowMs();
+    let nextDelayMs: number;
+    try {
+      nextDelayMs = this.#runOnce(nowMs);
+    } catch (err) {
+      this.#lastInternalError = err;
+      process.emitWarning(`sluice sender loop failed (a bug): ${(err as Error)?.stack ?? String(err)}`, 'SluiceInternalWarning');
+      nextDelayMs = RECONNECT_BACKOFF_MS;
+    }
+    if (nextDelayMs !== Infinity) this.wakeup(nextDelayMs);
+    this.#checkIdle();
+  };
+
+  /** One loop iteration; returns ms until the next deadline (Infinity: none). */
+  #runOnce(nowMs: number): number {
+    const idem = this.#idem;
+    if (idem !== null && idem.maintain() === 'init-producer-id') this.#maybeInitProducerId(nowMs);
+    this.#expire(nowMs);
+    if (this.#metadataTopics.size > 0) this.#requestMetadata(this.#metadataTopics, nowMs);
+
+    const cluster = this.#network.cluster;
+    let nextDelayMs = Infinity;
+    let blockedNode = false;
+    for (let round = 0; ; round++) {
+      const ready = this.#acc.ready(cluster, nowMs);
+      nextDelayMs = ready.nextReadyCheckDelayMs;
+      if (ready.unknownLeaderTopics.size > 0) this.#requestMetadata(ready.unknownLeaderTopics, nowMs);
+      let nodes: Set<number> | null = null;
+      for (const node of ready.readyNodes) {
+        if (this.#inFlight.countTo(node) < this.#config.maxInFlightRequestsPerConnection && this.#network.canSend(node)) {
+          (nodes ??= new Set()).add(node);
+        } else if (this.#inFlight.countTo(node) === 0) {
+          blockedNode = true; // no answer will wake us for this node: poll it later
+        }
+      }
+      if (nodes === null) break;
+      const drained = this.#acc.drain(cluster, nodes, this.#config.maxRequestSize, nowMs);
+      if (drained.size === 0) break;
+      for (const [nodeId, batches] of drained) this.#sendBatches(nodeId, batches, nowMs);
+      if (round >= MAX_DRAIN_ROUNDS) {
+        nextDelayMs = 0;
+        break;
+      }
+    }
+
+    nextDelayMs = Math.min(nextDelayMs, this.#acc.nextBatchExpiryMs() - nowMs, this.#inFlight.nextExpiryMs() - nowMs);
+    if (blockedNode) nextDelayMs = Math.min(nextDelayMs, RECONNECT_BACKOFF_MS);
+    if (!this.#stopping) {
+      if (this.#metadataTopics.size > 0 && !this.#metadataInFlight) nextDelayMs = Math.min(nextDelayMs, this.#nextMetadataMs - nowMs);
+      if (idem !== null && idem.needsProducerId() && !this.#pidInFlight) nextDelayMs = Math.min(nextDelayMs, this.#nextPidAttemptMs - nowMs);
+    }
+    return nextDelayMs < 0 ? 0 : nextDelayMs;
+  }
+
+  // ------------------------------------------------------------------ expiry
+
+  #expire(nowMs: number): void {
+    if (nowMs >= this.#acc.nextBatchExpiryMs()) {
+      for (const b of this.#acc.expiredBatches(nowMs)) this.#failExpired(b, nowMs, false);
+    }
+    for (const b of this.#inFlight.expiredBatches(nowMs)) this.#failExpired(b, nowMs, true);
+  }
+
+  /** Fails a batch whose delivery timeout passed, saying how long it waited and where (Kafka `Sender.failBatch` with TimeoutException). */
+  #failExpired(batch: ProducerBatch, nowMs: number, drained: boolean): void {
+    let where: string;
+    if (drained) {
+      where =
+        batch.state === BatchState.IN_FLIGHT
+          ? `in flight (attempt ${batch.attempts}, sent ${nowMs - batch.lastAttemptMs} ms ago, no answer yet)`
+          : `drained and waiting to be sent (sealing)`;
+    } else {
+      where =
+        batch.attempts > 0
+          ? `queued for retry after ${batch.attempts} attempt(s) (last sent ${nowMs - batch.lastAttemptMs} ms ago)`
+          : `accumulating (never sent)`;
+    }
+    batch.done(
+      -1,
+      -1,
+      new TimeoutError(
+        `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${nowMs - batch.createdMs} ms has passed since batch creation (delivery.timeout.ms=${this.#config.deliveryTimeoutMs}); the batch was ${where}`,
+      ),
+    );
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  #sendBatches(nodeId: number, batches: ProducerBatch[], nowMs: number): void {
+    const request: InFlightRequest = { id: this.#nextRequestId++, nodeId, batches, sent: [], drainedMs: nowMs, sentMs: -1 };
+    this.#inFlight.add(request);
+    let sealing = false;
+    for (const b of batches) {
+      this.#idem?.onDrained(b);
+      if (this.#guaranteeOrder) this.#acc.mutePartition(b);
+      this.metrics.recordQueueTime(nowMs - b.createdMs, nowMs);
+      if (!b.isSealed && !b.isDone) sealing = true;
+    }
+    if (!sealing) this.#transmit(request);
+    else void Promise.all(batches.map((b) => b.whenSealed())).then(() => this.#transmit(request));
+  }
+
+  /** Hands a request's sealed batches to the network (after their seals, for worker sealing). */
+  #transmit(request: InFlightRequest): void {
+    const nowMs = this.#scheduler.nowMs();
+    const partitions: ProducePartitionData[] = [];
+    for (const b of request.batches) {
+      if (b.isDone) continue; // failed sealing, or expired/aborted while it was sealed
+      if (nowMs - b.createdMs >= this.#config.deliveryTimeoutMs) {
+        this.#failExpired(b, nowMs, true); // never send a batch past its delivery timeout
+        continue;
+      }
+      b.markInFlight(nowMs);
+      request.sent.push(b);
+      partitions.push({ topic: b.topic, partition: b.partition, records: b.sealedBytes() });
+    }
+    if (partitions.length === 0) {
+      this.#finishRequest(request);
+      return;
+    }
+    request.sentMs = nowMs;
+    this.metrics.recordRequest(request.sent, nowMs);
+    let pending: Promise<ProducePartitionResponse[]>;
+    try {
+      pending = this.#network.send({
+        nodeId: request.nodeId,
+        acks: this.#config.acks,
+        timeoutMs: this.#config.requestTimeoutMs,
+        transactionalId: null,
+        partitions,
+      });
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (responses) => this.#onAnswer(request, responses, null),
+      (err: unknown) => this.#onAnswer(request, null, err),
+    );
+  }
+
+  #onAnswer(request: InFlightRequest, responses: ProducePartitionResponse[] | null, failure: unknown): void {
+    const nowMs = this.#scheduler.nowMs();
+    try {
+      this.metrics.recordRequestLatency(nowMs - request.sentMs, nowMs);
+      if (responses === null) {
+        const error = this.#requestError(request, failure);
+        for (const b of request.sent) this.#completeBatch(b, request, null, error, nowMs);
+        if (!(error instanceof ClosedError)) this.#requestMetadata(request.sent.map((b) => b.topic), nowMs);
+      } else {
+        for (const b of request.sent) {
+          let r: ProducePartitionResponse | undefined;
+          for (let i = 0; i < responses.length; i++) {
+            if (responses[i].partition === b.partition && responses[i].topic === b.topic) {
+              r = responses[i];
+              break;
+            }
+          }
+          if (r === undefined) {
+            const missing = brokerErrorFor(
+              KafkaErrors.NETWORK_EXCEPTION.code,
+              `produce response from node ${request.nodeId} has no answer for ${b.topic}-${b.partition}`,
+            );
+            this.#completeBatch(b, request, null, missing, nowMs);
+          } else {
+            this.#completeBatch(b, request, r, null, nowMs);
+          }
+        }
+      }
+    } catch (err) {
+      this.#lastInternalError = err;
+      process.emitWarning(`sluice sender failed handling a produce answer (a bug): ${(err as Error)?.stack ?? String(err)}`, 'SluiceInternalWarning');
+    } finally {
+      this.#finishRequest(request);
+    }
+  }
+
+  /** The error every batch of a failed request gets: retriable, with the node and the cause. */
+  #requestError(request: InFlightRequest, failure: unknown): SluiceError {
+    if (failure instanceof SluiceError) return failure;
+    const message = failure instanceof Error ? failure.message : String(failure);
+    return brokerErrorFor(KafkaErrors.NETWORK_EXCEPTION.code, `produce request to node ${request.nodeId} failed: ${message}`);
+  }
+
+  /**
+   * Releases what the request held: network holds (memory returns for final batches),
+   * the idempotence outstanding counts, mutes; then wakes the loop.
+   */
+  #finishRequest(request: InFlightRequest): void {
+    for (const b of request.sent) b.releaseNetworkHold();
+    for (const b of request.batches) {
+      this.#idem?.onReturned(b);
+      if (this.#guaranteeOrder) this.#acc.unmutePartition(b);
+    }
+    this.#inFlight.remove(request);
+    this.wakeup(0);
+    this.#checkIdle();
+  }
+
+  /** Applies one partition's answer (or a request failure) to its batch (Kafka `Sender.completeBatch`). */
+  #completeBatch(
+    batch: ProducerBatch,
+    request: InFlightRequest,
+    response: ProducePartitionResponse | null,
+    requestError: SluiceError | null,
+    nowMs: number,
+  ): void {
+    const code = response === null ? KafkaErrors.NETWORK_EXCEPTION.code : response.errorCode;
+    if (response !== null && (code === 0 || code === KafkaErrors.DUPLICATE_SEQUENCE_NUMBER.code)) {
+      this.#idem?.onAcked(batch);
+      // DUPLICATE_SEQUENCE_NUMBER (old brokers): written before, offset unknown (Kafka does the same).
+      if (!batch.isDone) batch.done(code === 0 ? response.baseOffset : -1, response.logAppendTimeMs, null);
+      return;
+    }
+    if (batch.isDone) return; // expired or aborted while in flight: its records already know
+    const error =
+      requestError ??
+      brokerErrorFor(
+        code,
+        `produce to ${batch.topic}-${batch.partition} on node ${request.nodeId}, batch of ${batch.recordCount} record(s) (${batch.sizeBytes} bytes), attempt ${batch.attempts}`,
+        response?.errorMessage,
+      );
+    if (code === KafkaErrors.MESSAGE_TOO_LARGE.code) {
+      this.#handleTooLarge(batch, error, nowMs);
+      return;
+    }
+    if (response !== null && kafkaError(code).invalidMetadata) this.#requestMetadata([batch.topic], nowMs);
+    let retriable: boolean;
+    if (requestError instanceof ClosedError) retriable = false;
+    else if (this.#idem !== null) retriable = this.#idem.canRetry(batch, code);
+    else retriable = requestError !== null ? true : kafkaError(code).retriable;
+    if (
+      retriable &&
+      batch.attempts <= this.#config.retries &&
+      nowMs - batch.createdMs < this.#config.deliveryTimeoutMs &&
+      this.#config.acks !== 0
+    ) {
+      this.#acc.reenqueue(batch, nowMs, nowMs + this.#backoff.backoffMs(batch.attempts - 1));
+      this.metrics.recordRetries(batch.recordCount, nowMs);
+      return;
+    }
+    batch.done(-1, -1, error);
+  }
+
+  /** MESSAGE_TOO_LARGE: split a multi-record batch (Kafka `Sender.completeBatch`), fail a single record. */
+  #handleTooLarge(batch: ProducerBatch, error: SluiceError, nowMs: number): void {
+    if (batch.recordCount === 1) {
+      batch.done(
+        -1,
+        -1,
+        new RecordTooLargeError(
+          batch.sizeBytes,
+          `record for ${batch.topic}-${batch.partition} was rejected by the broker as too large: its batch of 1 record is ${batch.sizeBytes} bytes (${error.message})`,
+        ),
+      );
+      return;
+    }
+    let children: ProducerBatch[];
+    try {
+      children = this.#acc.splitAndReenqueue(batch, nowMs);
+    } catch (err) {
+      batch.done(
+        -1,
+        -1,
+        new BrokerError(
+          KafkaErrors.MESSAGE_TOO_LARGE.code,
+          KafkaErrors.MESSAGE_TOO_LARGE.name,
+          false,
+          `${error.message}; splitting the batch of ${batch.recordCount} records failed: ${(err as Error)?.message ?? String(err)}`,
+        ),
+      );
+      return;
+    }
+    this.#idem?.onSplit(batch, children);
+    this.metrics.recordSplit(nowMs);
+  }
+
+  #onBatchDone(batch: ProducerBatch, error: Error | null): void {
+    if (error !== null) {
+      this.#idem?.onFailed(batch);
+      this.metrics.recordErrors(batch.recordCount, this.#scheduler.nowMs());
+    }
+    if (this.#idleWaiters.length > 0) this.#checkIdle();
+  }
+
+  // ------------------------------------------------------------------ metadata and producer id
+
+  /** Refreshes metadata for `topics`, at most once per `retry.backoff.ms` (Kafka `metadata.refresh.backoff`). */
+  #requestMetadata(topics: Iterable<string>, nowMs: number): void {
+    for (const t of topics) this.#metadataTopics.add(t);
+    if (this.#metadataInFlight || nowMs < this.#nextMetadataMs || this.#stopping) return;
+    this.#metadataInFlight = true;
+    this.#nextMetadataMs = nowMs + Math.max(this.#config.retryBackoffMs, 1);
+    const list = [...this.#metadataTopics];
+    this.#metadataTopics.clear();
+    const done = (): void => {
+      this.#metadataInFlight = false;
+      this.wakeup(0);
+    };
+    let pending: Promise<void>;
+    try {
+      pending = this.#network.refreshMetadata(list);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    this.#metadataPending = pending.then(done, () => {
+      for (const t of list) this.#metadataTopics.add(t);
+      done();
+    });
+  }
+
+  #maybeInitProducerId(nowMs: number): void {
+    if (this.#pidInFlight || nowMs < this.#nextPidAttemptMs || this.#stopping) return;
+    this.#pidInFlight = true;
+    let pending: Promise<{ producerId: number; epoch: number }>;
+    try {
+      pending = this.#network.initProducerId();
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    this.#pidPending = pending.then(
+      (value) => {
+        this.#pidInFlight = false;
+        this.#pidFailures = 0;
+        if (this.#closed) return;
+        this.#idem?.setProducerIdAndEpoch(value);
+        this.wakeup(0);
+      },
+      () => {
+        this.#pidInFlight = false;
+        const now = this.#scheduler.nowMs();
+        this.#nextPidAttemptMs = now + this.#backoff.backoffMs(this.#pidFailures++);
+        this.wakeup(this.#nextPidAttemptMs - now);
+      },
+    );
+  }
+}

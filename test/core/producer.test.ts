@@ -1,0 +1,215 @@
+import { expect } from 'chai';
+import type { ProducerBatch } from '../../packages/core/src/accumulator/producer-batch.js';
+import type { RecordMetadata } from '../../packages/core/src/accumulator/record-metadata.js';
+import { InMemoryCluster } from '../../packages/core/src/embedded/in-memory-cluster.js';
+import { BufferExhaustedError, ClosedError, ConfigError, InvalidRecordError, RecordTooLargeError, TimeoutError } from '../../packages/core/src/errors.js';
+import { murmur2, toPositive } from '../../packages/core/src/partitioner/murmur2.js';
+import { Producer } from '../../packages/core/src/producer.js';
+import { idValue, logIds, makeSim, paddedValue, track } from './sender/sender-harness.js';
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+}
+
+describe('Producer', () => {
+  describe('constructor', () => {
+    it('rejects bad settings with ConfigError', () => {
+      expect(() => new Producer({ config: { lingerMs: -1 } })).to.throw(ConfigError, /linger/);
+      expect(() => new Producer({ config: { deliveryTimeoutMs: 10, requestTimeoutMs: 30000 } })).to.throw(ConfigError, /delivery\.timeout\.ms/);
+    });
+
+    it('rejects an explicit enableIdempotence with conflicting settings, and turns implicit idempotence off (KIP-679)', () => {
+      expect(() => new Producer({ config: { enableIdempotence: true, acks: 1 } })).to.throw(ConfigError, /acks must be all/);
+      expect(() => new Producer({ config: { 'enable.idempotence': 'true', maxInFlightRequestsPerConnection: 6 } })).to.throw(ConfigError, /<= 5, got 6/);
+      expect(() => new Producer({ config: { enableIdempotence: true, retries: 0 } })).to.throw(ConfigError, /retries/);
+      const sim = makeSim({ config: { maxInFlightRequestsPerConnection: 10 } });
+      expect(sim.producer.idempotent).to.equal(false);
+      expect(makeSim().producer.idempotent).to.equal(true);
+    });
+  });
+
+  describe('send(record)', () => {
+    it('resolves with the record metadata', async () => {
+      const sim = makeSim();
+      const r = track(sim.producer.send({ topic: 't', partition: 1, key: 'k', value: 'hello', timestamp: 1234, headers: [{ key: 'h', value: 'x' }] }));
+      await sim.runUntil(() => r.settled);
+      expect(r.value).to.deep.equal({ topic: 't', partition: 1, offset: 0, timestamp: 1234, serializedKeySize: 1, serializedValueSize: 5 });
+      const [rec] = sim.cluster.readRecords('t', 1);
+      expect(rec.headers.map((h) => [h.key, Buffer.from(h.value!).toString()])).to.deep.equal([['h', 'x']]);
+    });
+
+    it('partitions keyed records by Java-compatible murmur2 of the key', async () => {
+      const sim = makeSim({ cluster: { topics: { k: 7 } } });
+      const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+      const rs = keys.map((key) => track(sim.producer.send({ topic: 'k', key, value: 'v' })));
+      await sim.runUntil(() => rs.every((r) => r.settled));
+      keys.forEach((key, i) => expect(rs[i].value!.partition).to.equal(toPositive(murmur2(Buffer.from(key))) % 7));
+    });
+
+    it('sends unkeyed records to one sticky partition for about batch.size bytes, then moves on (KIP-794)', async () => {
+      const sim = makeSim({ config: { batchSize: 1024, lingerMs: 1000, bufferMemory: 1 << 20 }, cluster: { topics: { s: 4 } } });
+      const rs = Array.from({ length: 60 }, (_, i) => track(sim.producer.send({ topic: 's', value: paddedValue(i, 100) })));
+      await sim.runUntil(() => rs.every((r) => r.settled));
+      const parts = rs.map((r) => r.value!.partition);
+      let runs = 1;
+      for (let i = 1; i < parts.length; i++) if (parts[i] !== parts[i - 1]) runs++;
+      expect(runs, `partitions ${parts.join(',')}`).to.be.within(2, 12);
+      // Only the last partition's last batch may be partly filled: the switch waits for a full batch.
+      expect(sim.network.sent.filter((s) => s.sizeBytes < 900).length, 'batches fill before the partition changes').to.be.at.most(1);
+    });
+
+    it('takes headers as an object too', async () => {
+      const sim = makeSim();
+      const r = track(sim.producer.send({ topic: 't', partition: 0, value: 'v', headers: { a: '1', b: null } }));
+      await sim.runUntil(() => r.settled);
+      const [rec] = sim.cluster.readRecords('t', 0);
+      expect(rec.headers.map((h) => [h.key, h.value === null ? null : Buffer.from(h.value).toString()])).to.deep.equal([['a', '1'], ['b', null]]);
+    });
+
+    it('rejects an invalid record, naming the field', async () => {
+      const sim = makeSim();
+      const results = [
+        track(sim.producer.send({ topic: '', value: 'v' })),
+        track(sim.producer.send({ topic: 't', partition: 9, value: 'v' })),
+        track(sim.producer.send({ topic: 't', partition: 0, value: 42 as unknown as string })),
+        track(sim.producer.send({ topic: 't', partition: 0, value: 'v', timestamp: -5 })),
+      ];
+      await sim.scheduler.runFor(0);
+      expect(results.map((r) => (r.error as InvalidRecordError).field)).to.deep.equal(['topic', 'partition', 'value', 'timestamp']);
+      expect(results[1].error!.message).to.contain('has 3 partition(s)');
+    });
+
+    it('rejects a record larger than maxRequestSize with RecordTooLargeError', async () => {
+      const sim = makeSim({ config: { maxRequestSize: 1000 } });
+      const r = track(sim.producer.send({ topic: 't', partition: 0, value: 'x'.repeat(2000) }));
+      await sim.scheduler.runFor(0);
+      expect(r.error).to.be.instanceOf(RecordTooLargeError);
+    });
+
+    it('waits for metadata of an unknown topic (auto-created) and fails after maxBlockMs when it never comes', async () => {
+      const sim = makeSim({ config: { maxBlockMs: 500 }, cluster: { autoCreateTopics: true } });
+      const r = track(sim.producer.send({ topic: 'fresh', key: 'k', value: 'v' }));
+      await sim.runUntil(() => r.settled);
+      expect(r.value!.topic).to.equal('fresh');
+      const strict = makeSim({ config: { maxBlockMs: 500 } });
+      const t0 = strict.scheduler.nowMs();
+      const never = track(strict.producer.send({ topic: 'missing', value: 'v' }));
+      await strict.runUntil(() => never.settled);
+      expect(never.error).to.be.instanceOf(TimeoutError);
+      expect(never.error!.message).to.match(/topic missing not present in metadata after \d+ ms \(maxBlockMs=500\)/);
+      expect(strict.scheduler.nowMs() - t0).to.be.at.least(500);
+    });
+  });
+
+  describe('send(record, callback)', () => {
+    it('returns undefined when the record is in a batch and calls back exactly once', async () => {
+      const sim = makeSim();
+      const seen: (RecordMetadata | null)[] = [];
+      const ret = sim.producer.send({ topic: 't', partition: 2, value: 'v' }, (e, md) => {
+        expect(e).to.equal(null);
+        seen.push(md);
+      });
+      expect(ret).to.equal(undefined);
+      await sim.runUntil(() => seen.length > 0);
+      await sim.scheduler.runFor(100);
+      expect(seen).to.have.length(1);
+      expect(seen[0]!.offset).to.equal(0);
+    });
+
+    it('accepts a null callback: no per-record completion, batches reported to batchListener', async () => {
+      const batches: { n: number; err: Error | null }[] = [];
+      const sim = makeSim({ producer: { batchListener: (b: ProducerBatch, err) => batches.push({ n: b.recordCount, err }) } });
+      for (let i = 0; i < 10; i++) expect(sim.producer.send({ topic: 't', partition: i % 3, value: idValue(i) }, null)).to.equal(undefined);
+      await sim.settle(sim.producer.flush());
+      expect(batches.reduce((a, b) => a + b.n, 0)).to.equal(10);
+      expect(batches.every((b) => b.err === null)).to.equal(true);
+    });
+
+    it('returns a promise while it waits for memory (backpressure), resolving once the record is in a batch', async () => {
+      const sim = makeSim({ config: { bufferMemory: 2048, lingerMs: 0 }, cluster: { latencyMs: 50 } });
+      const waits: Promise<Error | null>[] = [];
+      const results: (Error | null)[] = [];
+      for (let i = 0; i < 12; i++) {
+        const w = sim.producer.send({ topic: 't', partition: 0, value: paddedValue(i, 300) }, (e) => results.push(e));
+        if (w !== undefined) waits.push(w);
+      }
+      expect(waits.length).to.be.greaterThan(0);
+      await sim.runUntil(() => results.length === 12);
+      expect(results.every((e) => e === null)).to.equal(true);
+      expect(logIds(sim.cluster, 't', 0)).to.deep.equal(Array.from({ length: 12 }, (_, i) => i));
+      expect(sim.producer.metrics()['bufferpool-wait-ratio']).to.be.greaterThan(0);
+      expect(await Promise.all(waits)).to.deep.equal(new Array(waits.length).fill(null));
+    });
+
+    it('fails fast with BufferExhaustedError, thrown at once, when maxBlockMs is 0', async () => {
+      const sim = makeSim({ config: { bufferMemory: 2048, maxBlockMs: 0, lingerMs: 1000 } });
+      let thrown: unknown = null;
+      let accepted = 0;
+      for (let i = 0; i < 20 && thrown === null; i++) {
+        try {
+          sim.producer.send({ topic: 't', partition: i % 3, value: paddedValue(i, 300) }, null);
+          accepted++;
+        } catch (e) {
+          thrown = e;
+        }
+      }
+      expect(thrown).to.be.instanceOf(BufferExhaustedError);
+      expect((thrown as Error).message).to.match(/could not allocate 1024 bytes within maxBlockMs=0; total 2048, available 0/);
+      expect(accepted).to.be.greaterThan(0);
+      const viaPromise = track(sim.producer.send({ topic: 't', partition: 2, value: paddedValue(99, 300) }));
+      await sim.scheduler.runFor(0);
+      expect(viaPromise.error).to.be.instanceOf(BufferExhaustedError);
+    });
+
+    it('throws ClosedError after close', async () => {
+      const sim = makeSim();
+      await sim.settle(sim.producer.close());
+      expect(() => sim.producer.send({ topic: 't', value: 'v' }, null)).to.throw(ClosedError);
+    });
+  });
+
+  describe('metrics()', () => {
+    it('reads Kafka-named metrics as a plain object', async () => {
+      const sim = makeSim();
+      const rs = Array.from({ length: 10 }, (_, i) => track(sim.producer.send({ topic: 't', partition: 0, value: idValue(i) })));
+      await sim.runUntil(() => rs.every((r) => r.settled));
+      const m = sim.producer.metrics();
+      for (const name of [
+        'record-queue-time-avg',
+        'record-queue-time-max',
+        'batch-size-avg',
+        'compression-rate-avg',
+        'records-per-request-avg',
+        'record-retry-rate',
+        'record-error-rate',
+        'buffer-available-bytes',
+        'bufferpool-wait-ratio',
+        'requests-in-flight',
+      ]) {
+        expect(m, name).to.have.property(name).that.is.a('number');
+      }
+      expect(m['record-send-total']).to.equal(10);
+      expect(m['records-per-request-avg']).to.equal(10);
+      expect(m['buffer-available-bytes']).to.equal(m['buffer-total-bytes']);
+      expect(m['requests-in-flight']).to.equal(0);
+      expect(JSON.parse(JSON.stringify(m))).to.be.an('object');
+    });
+  });
+
+  describe('with the defaults (embedded cluster, system timers)', () => {
+    it('sends to an auto-created topic, then closes leaving no timer behind', async () => {
+      await new Promise((r) => setTimeout(r, 1)); // let mocha arm its own test timer first
+      const before = activeTimers();
+      const producer = new Producer({ config: { lingerMs: 1 } });
+      const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => producer.send({ topic: 'events', key: `k${i % 7}`, value: `v${i}` })));
+      expect(rs.map((r) => r.offset).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 100 }, (_, i) => i));
+      await producer.flush();
+      await new Promise((r) => setTimeout(r, 5));
+      expect(activeTimers(), 'idle: no timer of the producer').to.equal(before);
+      await producer.close();
+      expect(activeTimers()).to.equal(before);
+      expect(producer.accumulator.pool.availableMemory()).to.equal(producer.accumulator.pool.totalMemory);
+      expect((producer.network as InMemoryCluster).highWatermark('events', 0)).to.equal(100);
+    });
+  });
+});
