@@ -1,0 +1,139 @@
+/**
+ * WorkerSealer faults, injected through the test-only `kSealFaults` option: a task that
+ * throws, a codec that throws once or always, a worker thread that exits before a batch,
+ * while compressing, or while copying compressed bytes over the records. No batch is lost
+ * silently, every slot returns to the pool, and close() does not hang.
+ */
+import { expect } from 'chai';
+import type { ProducerBatch } from '../../packages/core/src/accumulator/producer-batch.js';
+import { SealError } from '../../packages/core/src/errors.js';
+import { OffloadPolicy } from '../../packages/worker/src/offload-policy.js';
+import { SealFault } from '../../packages/worker/src/seal-messages.js';
+import type { SealFaultValue } from '../../packages/worker/src/seal-messages.js';
+import { WorkerSealer, kSealFaults } from '../../packages/worker/src/worker-sealer.js';
+import type { SealFaultPlan, WorkerSealerOptions, WorkerSealerStats } from '../../packages/worker/src/worker-sealer.js';
+import { makeAccumulator } from '../helpers/accumulator-factory.js';
+import type { TestAccumulator } from '../helpers/accumulator-factory.js';
+import { decodeWithKafkajs } from '../helpers/kafka-oracle.js';
+import { jsonValue } from '../helpers/sample-values.js';
+import { completeSealed, drainEverything } from '../helpers/sealing.js';
+
+const ALWAYS = OffloadPolicy.always();
+
+describe('WorkerSealer faults', function () {
+  this.timeout(60_000);
+  const plan: SealFaultPlan = { fault: SealFault.NONE, tasks: 0 };
+  let sealer: WorkerSealer;
+
+  before(() => {
+    const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 2, offloadPolicy: ALWAYS, maxGroupBatches: 4, [kSealFaults]: plan };
+    sealer = new WorkerSealer(options);
+  });
+  afterEach(() => {
+    plan.tasks = 0;
+    plan.fault = SealFault.NONE;
+  });
+  after(async () => {
+    await sealer.close(); // must not hang after workers died
+  });
+
+  /** Appends records (every 7th asks for a promise), drains, waits for every seal. */
+  async function run(fault: SealFaultValue, tasks: number, faultBatch = 0): Promise<{ t: TestAccumulator; batches: ProducerBatch[]; promises: Promise<unknown>[]; delta: WorkerSealerStats }> {
+    const before = sealer.stats;
+    plan.fault = fault;
+    plan.tasks = tasks;
+    plan.faultBatch = faultBatch;
+    const t = makeAccumulator({ compressionType: 'gzip', bufferMemory: 512 * 1024 }, { sealer });
+    const promises: Promise<unknown>[] = [];
+    for (let i = 0; i < 120; i++) {
+      const r = t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs() + i, null, jsonValue(i, 100), null, i % 7 === 0 ? 'promise' : null);
+      if (r instanceof Promise) throw new Error('test bug: append waited');
+      if (r.completion !== null) promises.push(r.completion.catch((e: unknown) => e));
+    }
+    const batches = drainEverything(t);
+    for (const b of batches) await b.whenSealed();
+    const after = sealer.stats;
+    const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof WorkerSealerStats]])) as unknown as WorkerSealerStats;
+    return { t, batches, promises, delta };
+  }
+
+  async function expectAllSealedAndReturned(t: TestAccumulator, batches: ProducerBatch[]): Promise<void> {
+    let records = 0;
+    for (const b of batches) {
+      expect(b.isSealed, `sealed (${b.finalError?.message})`).to.equal(true);
+      const d = await decodeWithKafkajs(b.sealedBytes());
+      expect(d.crcOk).to.equal(true);
+      d.records.forEach((r, i) => expect(r.value!.equals(jsonValue(records + i, 100))).to.equal(true));
+      records += d.records.length;
+    }
+    expect(records).to.equal(120);
+    completeSealed(batches, t);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+  }
+
+  it('a codec that throws once: the batch is sealed again on a worker', async () => {
+    const { t, batches, delta } = await run(SealFault.THROW_IN_CODEC, 1);
+    expect(delta.retriedBatches).to.equal(1);
+    expect(delta.failedBatches).to.equal(0);
+    await expectAllSealedAndReturned(t, batches);
+  });
+
+  it('a task that throws: its whole group is sealed again', async () => {
+    const { t, batches, delta } = await run(SealFault.THROW_TASK, 1);
+    expect(delta.retriedBatches).to.be.at.least(1);
+    expect(delta.failedBatches).to.equal(0);
+    await expectAllSealedAndReturned(t, batches);
+  });
+
+  it('a worker that exits before batch 2 of its group: batches 0-1 are kept as sealed, the rest sealed again', async () => {
+    const { t, batches, delta } = await run(SealFault.EXIT_BEFORE_BATCH, 1, 2);
+    expect(delta.recoveredBatches, 'found sealed in memory').to.equal(2);
+    expect(delta.retriedBatches).to.be.at.least(1);
+    expect(delta.failedBatches).to.equal(0);
+    await expectAllSealedAndReturned(t, batches);
+  });
+
+  it('a worker that exits while compressing: the raw records are intact and sealed again', async () => {
+    const { t, batches, delta } = await run(SealFault.EXIT_WHILE_COMPRESSING, 1, 1);
+    expect(delta.recoveredBatches).to.equal(1);
+    expect(delta.retriedBatches).to.be.at.least(1);
+    expect(delta.failedBatches).to.equal(0);
+    await expectAllSealedAndReturned(t, batches);
+  });
+
+  it('a worker that exits while replacing records: that batch fails with SealError, the others are sealed, memory returns', async () => {
+    const { t, batches, promises, delta } = await run(SealFault.EXIT_WHILE_REPLACING, 1, 0);
+    expect(delta.failedBatches).to.equal(1);
+    const failed = batches.filter((b) => b.isDone);
+    expect(failed).to.have.length(1);
+    expect(failed[0].finalError).to.be.instanceOf(SealError);
+    expect(failed[0].finalError!.message).to.match(/copying compressed bytes over the records, which are lost/);
+    expect((failed[0].finalError as SealError).code).to.equal('SLUICE_ERR_SEAL_FAILED');
+    completeSealed(batches, t);
+    const outcomes = await Promise.all(promises);
+    expect(outcomes.filter((o) => o instanceof SealError).length).to.be.at.least(1);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+  });
+
+  it('a codec that always throws: batches fail with SealError naming both attempts, records reject, memory returns', async () => {
+    const { t, batches, promises, delta } = await run(SealFault.THROW_IN_CODEC, Infinity);
+    expect(delta.failedBatches).to.be.greaterThan(0);
+    for (const b of batches.filter((x) => x.isDone)) {
+      expect(b.finalError).to.be.instanceOf(SealError);
+      expect(b.finalError!.message).to.match(/failed twice: injected fault: codec threw; then: injected fault: codec threw/);
+      expect(b.finalError!.message).to.match(/batch of \d+ records \(\d+ bytes at offset \d+, codec 1\)/);
+    }
+    plan.tasks = 0;
+    completeSealed(batches, t);
+    const outcomes = await Promise.all(promises);
+    expect(outcomes.some((o) => o instanceof SealError)).to.equal(true);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+  });
+
+  it('keeps sealing normally after the faults (replacement workers)', async () => {
+    const { t, batches, delta } = await run(SealFault.NONE, 0);
+    expect(delta.failedBatches + delta.retriedBatches).to.equal(0);
+    expect(delta.offloadedBatches).to.equal(batches.length);
+    await expectAllSealedAndReturned(t, batches);
+  });
+});
