@@ -61,10 +61,12 @@ export function isFinalState(s: BatchStateValue): boolean {
 
 /**
  * Checks a transition against the table.
+ * @param what - names the batch in the error; converted to a string only when the check fails,
+ *   so the hot path builds no message
  * @throws IllegalStateError naming both states when the table does not allow it
  */
-export function checkTransition(from: BatchStateValue, to: BatchStateValue, what: string): void {
+export function checkTransition(from: BatchStateValue, to: BatchStateValue, what: { toString(): string }): void {
   if ((ALLOWED[from] & (1 << to)) === 0) {
-    throw new IllegalStateError(`${what}: illegal batch transition ${NAMES[from]} -> ${NAMES[to]}`);
+    throw new IllegalStateError(`${String(what)}: illegal batch transition ${NAMES[from]} -> ${NAMES[to]}`);
   }
 }

@@ -347,7 +347,7 @@ export class ProducerBatch implements SealJob {
       return false;
     }
     const to = error === null ? BatchState.SUCCEEDED : error instanceof AbortedError ? BatchState.ABORTED : BatchState.FAILED;
-    if (to === BatchState.SUCCEEDED) checkTransition(this.#state, to, this.#describe());
+    if (to === BatchState.SUCCEEDED) checkTransition(this.#state, to, this);
     this.#state = to;
     this.finalError = error;
     const completions = this.#completions;
@@ -400,7 +400,7 @@ export class ProducerBatch implements SealJob {
       throw new IllegalStateError(`${this.#describe()}: split into batches holding ${total} records, expected ${this.recordCount}`);
     }
     if (isFinalState(this.#state)) throw new IllegalStateError(`${this.#describe()} is already ${batchStateName(this.#state)}; cannot retire it as split`);
-    checkTransition(this.#state, BatchState.FAILED, this.#describe());
+    checkTransition(this.#state, BatchState.FAILED, this);
     this.#state = BatchState.FAILED;
     this.splitInto = children;
     const completions = this.#completions;
@@ -444,12 +444,17 @@ export class ProducerBatch implements SealJob {
   }
 
   #transition(to: BatchStateValue): void {
-    checkTransition(this.#state, to, this.#describe());
+    checkTransition(this.#state, to, this);
     // Mirror the non-final states onto the slot's shared state word (SlotState = BatchState + 1
     // for APPENDING..IN_FLIGHT), so every thread sees who owns the bytes; final states leave the
     // word alone until the slot is deallocated.
     if (!isFinalState(to)) this.slot.transition((this.#state + 1) as SlotStateValue, (to + 1) as SlotStateValue);
     this.#state = to;
+  }
+
+  /** `batch topic-partition (N records, created T)`, for messages. */
+  toString(): string {
+    return this.#describe();
   }
 
   #describe(): string {

@@ -1,0 +1,118 @@
+/**
+ * The records a perf run sends, generated once before timing so that the measured loop
+ * only picks from pools (no allocation, no random bytes per record), and so that Sluice and
+ * every peer send exactly the same records in the same order.
+ *
+ * - Values: with `--record-size N`, a pool of 1024 distinct payloads of N random uppercase
+ *   letters (Kafka's ProducerPerformance fills its payload with 'A'..'Z' — one payload
+ *   reused for every record, which makes every codec look better than it is; distinct
+ *   payloads keep compression honest). With `--payload-file`, every line of the file
+ *   (Kafka: "picked at random").
+ * - Keys: none by default (Kafka's tool sends null keys); with `--key-size N`, a pool of
+ *   the same size of N random letters, paired with the value of the same index.
+ * - Which record: entry `j` of the pools, drawn per record from a seeded generator
+ *   (mulberry32, `--seed`): the same sequence for every producer in the run.
+ * - Partition: a keyed record goes where Kafka's default partitioner sends its key
+ *   (`toPositive(murmur2(key)) % partitions`, precomputed per pool entry); unkeyed records
+ *   use the sticky rule of KIP-794, driven by the loop (see perf-run.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { murmur2, toPositive } from '@sluice/core';
+import type { PerfOptions } from './cli.js';
+import { UsageError } from './cli.js';
+
+/** Pool size for generated payloads (a power of two). */
+export const GENERATED_POOL_SIZE = 1024;
+const UPPERCASE_A = 65;
+
+/** Everything about the records of a run. */
+export interface Workload {
+  topic: string;
+  partitions: number;
+  brokers: number;
+  /** Records sent, warm-up included. */
+  numRecords: number;
+  /** The first records, sent but not measured. */
+  warmupRecords: number;
+  /** Records/s cap, -1 = none. */
+  throughput: number;
+  seed: number;
+  reportingIntervalMs: number;
+  values: Buffer[];
+  /** Same length as `values`, or null for null keys. */
+  keys: Buffer[] | null;
+  /** Partition of each key (murmur2), or null for null keys. */
+  keyPartitions: Int32Array | null;
+  /** Key + value bytes of each pool entry. */
+  recordBytes: Int32Array;
+}
+
+/** mulberry32 step: returns the next state; the output is `mix(state)`. Inlined in the loop. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+function randomLetters(length: number, next: () => number): Buffer {
+  const b = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) b[i] = UPPERCASE_A + (next() % 26);
+  return b;
+}
+
+/** Reads `--payload-file`: one payload per delimiter-separated piece, empty ones dropped. */
+export function readPayloadFile(path: string, delimiter: string): Buffer[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--payload-file: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const out = text
+    .split(delimiter)
+    .filter((s) => s.length > 0)
+    .map((s) => Buffer.from(s, 'utf8'));
+  if (out.length === 0) throw new UsageError(`--payload-file ${path}: no payloads (file empty, or no text between delimiters)`);
+  return out;
+}
+
+/** Builds a run's records from the options. */
+export function buildWorkload(o: PerfOptions): Workload {
+  const next = mulberry32(o.seed ^ 0x5eed);
+  const values = o.payloadFile !== null ? readPayloadFile(o.payloadFile, o.payloadDelimiter) : [];
+  if (o.payloadFile === null) {
+    for (let i = 0; i < GENERATED_POOL_SIZE; i++) values.push(randomLetters(o.recordSize ?? 100, next));
+  }
+  let keys: Buffer[] | null = null;
+  let keyPartitions: Int32Array | null = null;
+  if (o.keySize > 0) {
+    keys = [];
+    keyPartitions = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const key = randomLetters(o.keySize, next);
+      keys.push(key);
+      keyPartitions[i] = toPositive(murmur2(key)) % o.partitions;
+    }
+  }
+  const recordBytes = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) recordBytes[i] = values[i].length + (keys === null ? 0 : keys[i].length);
+  return {
+    topic: o.topic,
+    partitions: o.partitions,
+    brokers: o.brokers,
+    numRecords: o.numRecords,
+    warmupRecords: o.warmupRecords,
+    throughput: o.throughput,
+    seed: o.seed,
+    reportingIntervalMs: o.reportingIntervalMs,
+    values,
+    keys,
+    keyPartitions,
+    recordBytes,
+  };
+}

@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../../benchmarks/bin/sluice-perf.mjs', import.meta.url));
+
+function runBin(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sluice-perf (end to end, through the bin)', function () {
+  this.timeout(20_000);
+
+  it('runs a small --json run against the embedded cluster, with the kafkajs peer', () => {
+    const r = runBin(['--num-records', '20000', '--record-size', '100', '--partitions', '3', '--json', '--compare', 'kafkajs']);
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines, 'exactly one line of JSON on stdout').to.have.length(1);
+    const j = JSON.parse(lines[0]) as Record<string, unknown>;
+    expect(j).to.include({ tool: 'sluice-perf', target: 'embedded', records: 20000, errors: 0 });
+    expect(j.recordsPerSec).to.be.a('number').and.be.greaterThan(0);
+    expect(j.mbPerSec).to.be.a('number').and.be.greaterThan(0);
+    const latency = j.latencyMs as Record<string, number>;
+    expect(latency).to.have.keys(['avg', 'max', 'p50', 'p95', 'p99', 'p999']);
+    expect(latency.p50).to.be.at.most(latency.p99);
+    expect(latency.p99).to.be.at.most(latency.max);
+    const config = j.config as Record<string, unknown>;
+    expect(config).to.include({ numRecords: 20000, recordSize: 100, partitions: 3, target: 'embedded' });
+    expect(config.producer).to.include({ 'batch.size': 16384, 'linger.ms': 5, 'compression.type': 'none' });
+    expect(j.machine).to.have.property('logicalCpus');
+    const peers = j.peers as Record<string, unknown>[];
+    expect(peers).to.have.length(1);
+    expect(peers[0]).to.include({ name: 'kafkajs', errors: 0 });
+    expect(peers[0].ratio).to.be.a('number').and.be.greaterThan(0);
+    expect(peers[0].recordsPerSec).to.be.a('number').and.be.greaterThan(0);
+  });
+
+  it('prints Kafka’s final line without --json', () => {
+    const r = runBin(['--num-records', '5000', '--no-progress']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.match(
+      /^5000 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, [\d.]+ ms 50th, [\d.]+ ms 95th, [\d.]+ ms 99th, [\d.]+ ms 99\.9th\.$/,
+    );
+    expect(r.stderr).to.equal('');
+  });
+
+  it('exits 2 with a clear message for --bootstrap-server', () => {
+    const r = runBin(['--bootstrap-server', 'localhost:9092']);
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.match(/wire transport .* does not exist yet/);
+  });
+});
