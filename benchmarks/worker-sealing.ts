@@ -35,6 +35,7 @@ import { codecFor } from '../packages/core/src/compression/codecs.js';
 import type { CompressionName } from '../packages/core/src/format/compression-type.js';
 import { RECORD_BATCH_OVERHEAD } from '../packages/core/src/format/record-batch-layout.js';
 import { sealBatch } from '../packages/core/src/sealing/seal-batch.js';
+import { seededRandom } from '../packages/core/src/embedded/seeded-random.js';
 import { InlineSealer } from '../packages/core/src/sealing/inline-sealer.js';
 import type { Sealer, SealJob } from '../packages/core/src/sealing/sealer.js';
 import { createSealer } from '../packages/worker/src/create-sealer.js';
@@ -66,17 +67,8 @@ const BUFFER_MEMORY = option('--memory-mib', QUICK ? 1 : 4) * 1024 * 1024;
 
 // ------------------------------------------------------------------ data
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, from core). */
+const prng = seededRandom;
 
 const WORDS = (
   'the of and to in is for on with as by at from that this be are was or an it not have has had more new first last ' +

@@ -17,7 +17,7 @@
  *   use the sticky rule of KIP-794, driven by the loop (see perf-run.ts).
  */
 import { readFileSync } from 'node:fs';
-import { murmur2, toPositive } from '@sluice/core';
+import { murmur2, seededRandom, toPositive } from '@sluice/core';
 import type { PerfOptions } from './cli.js';
 import { UsageError } from './cli.js';
 
@@ -47,16 +47,13 @@ export interface Workload {
   recordBytes: Int32Array;
 }
 
-/** mulberry32 step: returns the next state; the output is `mix(state)`. Inlined in the loop. */
+/**
+ * Seeded uint32 generator: core's `seededRandom` (mulberry32) scaled back to its 32-bit
+ * output (exact: the float is the uint32 over 2^32).
+ */
 export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = seededRandom(seed);
+  return () => next() * 4294967296;
 }
 
 function randomLetters(length: number, next: () => number): Buffer {

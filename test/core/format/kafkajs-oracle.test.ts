@@ -14,13 +14,12 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Codec } from '../../../packages/core/src/compression/codec.js';
 import { rewriteProducerState } from '../../../packages/core/src/format/batch-header-writer.js';
 import { crc32c } from '../../../packages/core/src/format/crc32c.js';
-import { ATTRIBUTES_OFFSET, CRC_OFFSET, RECORD_BATCH_OVERHEAD } from '../../../packages/core/src/format/record-batch-layout.js';
+import { ATTRIBUTES_OFFSET, CRC_OFFSET } from '../../../packages/core/src/format/record-batch-layout.js';
 import { readRecordBatches, verifyBatchCrc } from '../../../packages/core/src/format/record-batch-reader.js';
 import type { DecodedRecordBatch } from '../../../packages/core/src/format/record-batch-reader.js';
-import type { RecordData, RecordHeader } from '../../../packages/core/src/format/record-data.js';
-import { byteLengthOf } from '../../../packages/core/src/format/record-data.js';
-import { sizeOfHeaders, sizeOfRecord, sizeOfRecordBody, writeRecord } from '../../../packages/core/src/format/record-writer.js';
-import { sealBatch } from '../../../packages/core/src/sealing/seal-batch.js';
+import type { RecordData } from '../../../packages/core/src/format/record-data.js';
+import { buildBatch, T0 } from '../../helpers/batch-factory.js';
+import type { TestBatchOptions, TestRecord } from '../../helpers/batch-factory.js';
 
 type KafkajsHeaderValue = Buffer | null;
 interface KafkajsRecord {
@@ -77,56 +76,6 @@ const kafkajsRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.
   value: Buffer | null;
   headers?: Record<string, Buffer>;
 }) => KafkajsEncoder;
-
-interface TestRecord {
-  key: RecordData;
-  value: RecordData;
-  headers?: RecordHeader[];
-  /** Defaults to the batch's base timestamp (the first record's, else T0). */
-  timestamp?: number;
-}
-
-interface TestBatchOptions {
-  producerId?: number;
-  producerEpoch?: number;
-  baseSequence?: number;
-  transactional?: boolean;
-  codec?: Codec | null;
-}
-
-const T0 = 1_700_000_000_000;
-
-/** Builds a sealed batch the way the accumulator does: writeRecord at 61, then sealBatch. */
-function buildBatch(records: readonly TestRecord[], o: TestBatchOptions = {}): Buffer {
-  const baseTimestamp = records[0]?.timestamp ?? T0;
-  const bodies = records.map((r, i) =>
-    sizeOfRecordBody(i, (r.timestamp ?? baseTimestamp) - baseTimestamp, byteLengthOf(r.key), byteLengthOf(r.value), sizeOfHeaders(r.headers)),
-  );
-  const recordsLength = bodies.reduce((sum, body) => sum + sizeOfRecord(body), 0);
-  const buf = Buffer.alloc(RECORD_BATCH_OVERHEAD + recordsLength);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let pos = RECORD_BATCH_OVERHEAD;
-  let maxTimestamp = baseTimestamp;
-  records.forEach((r, i) => {
-    const ts = r.timestamp ?? baseTimestamp;
-    maxTimestamp = Math.max(maxTimestamp, ts);
-    const next = writeRecord(buf, pos, bodies[i], i, ts - baseTimestamp, r.key, byteLengthOf(r.key), r.value, byteLengthOf(r.value), r.headers);
-    expect(next, `end of record ${i}`).to.equal(pos + sizeOfRecord(bodies[i]));
-    pos = next;
-  });
-  const sizeBytes = sealBatch(buf, view, 0, {
-    recordsLength,
-    recordCount: records.length,
-    baseTimestamp,
-    maxTimestamp,
-    codec: o.codec ?? null,
-    producerId: o.producerId ?? -1,
-    producerEpoch: o.producerEpoch ?? -1,
-    baseSequence: o.baseSequence ?? -1,
-    transactional: o.transactional ?? false,
-  });
-  return buf.subarray(0, sizeBytes);
-}
 
 const toBytes = (d: RecordData): Buffer | null => (d === null ? null : typeof d === 'string' ? Buffer.from(d, 'utf8') : Buffer.from(d));
 

@@ -30,67 +30,15 @@ import {
   verifyBatchCrc,
 } from '../../../packages/core/src/format/record-batch-reader.js';
 import type { DecodedRecordBatch } from '../../../packages/core/src/format/record-batch-reader.js';
-import type { RecordData, RecordHeader } from '../../../packages/core/src/format/record-data.js';
 import { byteLengthOf } from '../../../packages/core/src/format/record-data.js';
 import {
   sizeOfHeaders,
   sizeOfRecord,
   sizeOfRecordBody,
-  writeRecord,
 } from '../../../packages/core/src/format/record-writer.js';
 import { writeVarint } from '../../../packages/core/src/format/varint.js';
-import { sealBatch } from '../../../packages/core/src/sealing/seal-batch.js';
-
-interface TestRecord {
-  key: RecordData;
-  value: RecordData;
-  headers?: RecordHeader[];
-  /** Defaults to the batch's base timestamp. */
-  timestamp?: number;
-}
-
-interface TestBatchOptions {
-  producerId?: number;
-  producerEpoch?: number;
-  baseSequence?: number;
-  transactional?: boolean;
-  codec?: Codec | null;
-  /** Bytes before the batch in the returned buffer (the batch starts at `at`). */
-  at?: number;
-}
-
-const T0 = 1_700_000_000_000;
-
-/** Builds a sealed batch the way the accumulator does: writeRecord at base + 61, then sealBatch. */
-function buildBatch(records: readonly TestRecord[], o: TestBatchOptions = {}): Buffer {
-  const at = o.at ?? 0;
-  const baseTimestamp = records[0]?.timestamp ?? T0;
-  const bodies = records.map((r, i) =>
-    sizeOfRecordBody(i, (r.timestamp ?? baseTimestamp) - baseTimestamp, byteLengthOf(r.key), byteLengthOf(r.value), sizeOfHeaders(r.headers)),
-  );
-  const recordsLength = bodies.reduce((sum, body) => sum + sizeOfRecord(body), 0);
-  const buf = Buffer.alloc(at + RECORD_BATCH_OVERHEAD + recordsLength);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let pos = at + RECORD_BATCH_OVERHEAD;
-  let maxTimestamp = baseTimestamp;
-  records.forEach((r, i) => {
-    const ts = r.timestamp ?? baseTimestamp;
-    maxTimestamp = Math.max(maxTimestamp, ts);
-    pos = writeRecord(buf, pos, bodies[i], i, ts - baseTimestamp, r.key, byteLengthOf(r.key), r.value, byteLengthOf(r.value), r.headers);
-  });
-  const sizeBytes = sealBatch(buf, view, at, {
-    recordsLength,
-    recordCount: records.length,
-    baseTimestamp,
-    maxTimestamp,
-    codec: o.codec ?? null,
-    producerId: o.producerId ?? -1,
-    producerEpoch: o.producerEpoch ?? -1,
-    baseSequence: o.baseSequence ?? -1,
-    transactional: o.transactional ?? false,
-  });
-  return buf.subarray(0, at + sizeBytes);
-}
+import { buildBatch, T0 } from '../../helpers/batch-factory.js';
+import type { TestRecord } from '../../helpers/batch-factory.js';
 
 function viewOf(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
