@@ -33,6 +33,7 @@
  * (`bufferMemory`); when it is full, `send` waits up to `maxBlockMs` (FIFO) or, with
  * `maxBlockMs: 0`, fails at once with `BufferExhaustedError`.
  */
+import type { TopicPartition } from './cluster/topic-partition.js';
 import type { BatchListener } from './accumulator/producer-batch.js';
 import type { RecordAppendResult } from './accumulator/record-accumulator.js';
 import { RecordAccumulator } from './accumulator/record-accumulator.js';
@@ -130,6 +131,7 @@ export class Producer {
   readonly #sticky: DefaultPartitioner | null;
   readonly #ownsNetwork: boolean;
   readonly #metadataWaits = new Map<string, Promise<void>>();
+  readonly #topicPartitions = new Map<string, TopicPartition[]>();
   readonly #metadataTimers = new Set<TimerHandle>();
   #closed = false;
 
@@ -268,7 +270,7 @@ export class Producer {
     }
     if (partition === UNKNOWN_PARTITION) return this.#awaitMetadata(topic).then(() => this.#append(record, completion));
     const headers = toHeaders(record.headers);
-    const r = this.accumulator.append({ topic, partition }, record.timestamp, key, record.value, headers, completion);
+    const r = this.accumulator.append(this.#topicPartition(topic, partition), record.timestamp, key, record.value, headers, completion);
     if (this.#sticky !== null && key === null && !explicit) {
       if (r instanceof Promise) {
         return r.then((res) => {
@@ -282,12 +284,29 @@ export class Producer {
   }
 
   /** Accounts an unkeyed append to the sticky partition (KIP-794), switching on a batch boundary. */
+  /**
+   * One immutable `{ topic, partition }` per partition, reused by every send: two fresh
+   * objects per record were a visible share of an end-to-end run's garbage collection.
+   * Invalid topics/partitions are not cached (the accumulator rejects them).
+   */
+  #topicPartition(topic: string, partition: number): TopicPartition {
+    if (typeof topic !== 'string' || typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition >= 65536) {
+      return { topic, partition };
+    }
+    let byPartition = this.#topicPartitions.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.#topicPartitions.set(topic, byPartition);
+    }
+    return (byPartition[partition] ??= Object.freeze({ topic, partition }));
+  }
+
   #recordSticky(topic: string, partition: number, record: ProducerRecord): void {
     // The record's size, approximated cheaply (string length, not UTF-8 bytes): it only
     // decides when to move to another partition.
     const v = record.value;
     const size = 16 + (v === null || v === undefined ? 0 : typeof v === 'string' ? v.length : v.byteLength);
-    this.#sticky!.sticky.recordAppended(topic, partition, size, this.network.cluster, this.accumulator.lastBatchFull({ topic, partition }));
+    this.#sticky!.sticky.recordAppended(topic, partition, size, this.network.cluster, this.accumulator.lastBatchFull(this.#topicPartition(topic, partition)));
   }
 
   /**
