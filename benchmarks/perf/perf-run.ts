@@ -277,6 +277,8 @@ export async function runPerf(
   let rng = (w.seed ^ 0x7ec0) >>> 0;
 
   let measureStartMs = -1;
+  /** Records the producer accepted (appended), to tell a broken setup from a fail-fast one. */
+  let accepted = 0;
   let nextWindowMs = Infinity;
   let nextProgressMs = 0;
   let i = 0;
@@ -344,9 +346,16 @@ export async function runPerf(
       } catch (err) {
         if (measuring) tracker.errors++;
         tracker.firstError ??= err as Error;
-        if (tracker.errors > 1000 && tracker.completed === 0) break;
+        // Give up only when nothing at all is accepted (a broken setup), not when a fail-fast
+        // producer (max.block.ms=0) rejects records while its memory is in flight. Step past
+        // this record first: it is already counted.
+        if (tracker.errors > 1000 && accepted === 0) {
+          i++;
+          break;
+        }
         continue;
       }
+      accepted++;
       if (p === runP && t === runT) {
         runCount++;
         runBytes += recordBytes[j];
@@ -359,7 +368,7 @@ export async function runPerf(
       }
     }
     if (runCount > 0) tracker.onAppendRun(runP, runT, runCount, runBytes);
-    if (tracker.errors > 1000 && tracker.completed === 0) break;
+    if (tracker.errors > 1000 && accepted === 0) break;
     if (i === warmup && measureStartMs < 0) {
       // Warm-up done: wait for its records, then start measuring from a clean state.
       engine.flush();

@@ -72,7 +72,12 @@ export function createSluiceEngine(w: Workload, config: ProducerConfig, input: R
       record.timestamp = timestampMs;
       const wait = producer.send(rec, null);
       if (wait === undefined) return partitioner.last;
-      return wait.then(() => partitioner.last);
+      // The wait resolves with the error that ended it (buffer exhausted, closed): rethrow so
+      // the run counts the record as failed instead of losing it.
+      return wait.then((err) => {
+        if (err !== null) throw err;
+        return partitioner.last;
+      });
     },
     flush(): void {
       void producer.flush();

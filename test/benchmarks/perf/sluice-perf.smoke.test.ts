@@ -45,6 +45,16 @@ describe('sluice-perf (end to end, through the bin)', function () {
     expect(r.stderr).to.equal('');
   });
 
+  it('accounts for every record in fail-fast mode (max.block.ms=0): records + errors = num-records, and it keeps making progress', () => {
+    const r = runBin(['--num-records', '60000', '--producer-props', 'buffer.memory=65536', 'max.block.ms=0', '--json']);
+    expect(r.status, `a run with failed records exits 1; stderr: ${r.stderr}`).to.equal(1);
+    const j = JSON.parse(r.stdout.trim()) as { records: number; errors: number };
+    expect(j.records + j.errors).to.equal(60000);
+    // 64 KiB holds four 16 KiB batches (~600 records): more acknowledged means memory was reused.
+    expect(j.records).to.be.greaterThan(1000);
+    expect(j.errors).to.be.greaterThan(0);
+  });
+
   it('exits 2 with a clear message for --bootstrap-server', () => {
     const r = runBin(['--bootstrap-server', 'localhost:9092']);
     expect(r.status).to.equal(2);
