@@ -9,20 +9,11 @@ import type { SealJob } from '../../packages/core/src/sealing/sealer.js';
 import sealTask from '../../packages/worker/src/seal-task.js';
 import {
   BATCH_FIELDS,
-  BUFFER_INDEX,
-  BYTE_OFFSET,
   CODEC_ID,
-  LEVEL,
-  RECORDS_LENGTH,
-  RECORD_COUNT,
-  BASE_TIMESTAMP,
-  MAX_TIMESTAMP,
-  PRODUCER_ID,
-  PRODUCER_EPOCH,
-  BASE_SEQUENCE,
   SEAL_FAILED_RETRYABLE,
   SEAL_MARK_PENDING,
   SealFault,
+  writeSealFields,
 } from '../../packages/worker/src/seal-messages.js';
 import type { SealTaskMessage } from '../../packages/worker/src/seal-messages.js';
 import { makeAccumulator } from '../helpers/accumulator-factory.js';
@@ -48,21 +39,10 @@ function message(jobs: SealJob[], overrides: (i: number, f: Float64Array, at: nu
   const buffers: SharedArrayBuffer[] = [];
   const fields = new Float64Array(jobs.length * BATCH_FIELDS);
   jobs.forEach((job, i) => {
-    const s = job.sealSpec();
     let bi = buffers.indexOf(job.memory);
     if (bi < 0) bi = buffers.push(job.memory) - 1;
+    writeSealFields(fields, i, bi, job, job.sealSpec());
     const f = i * BATCH_FIELDS;
-    fields[f + BUFFER_INDEX] = bi;
-    fields[f + BYTE_OFFSET] = job.byteOffset;
-    fields[f + RECORDS_LENGTH] = s.recordsLength;
-    fields[f + RECORD_COUNT] = s.recordCount;
-    fields[f + BASE_TIMESTAMP] = s.baseTimestamp;
-    fields[f + MAX_TIMESTAMP] = s.maxTimestamp;
-    fields[f + CODEC_ID] = s.codecId;
-    fields[f + LEVEL] = s.level;
-    fields[f + PRODUCER_ID] = s.producerId;
-    fields[f + PRODUCER_EPOCH] = s.producerEpoch;
-    fields[f + BASE_SEQUENCE] = s.baseSequence;
     job.bytes[job.byteOffset + MAGIC_OFFSET] = SEAL_MARK_PENDING;
     overrides(i, fields, f);
   });

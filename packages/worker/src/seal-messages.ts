@@ -52,6 +52,7 @@
  * The slot's previous batch left a valid header (magic 2, valid CRC) in the gap; the
  * PENDING store before posting erases it, so a 2 always belongs to this seal.
  */
+import type { SealJob, SealSpec } from '@sluice/core';
 
 /** Numbers per batch in {@link SealTaskMessage.batches}. */
 export const BATCH_FIELDS = 13;
@@ -68,6 +69,28 @@ export const PRODUCER_ID = 9;
 export const PRODUCER_EPOCH = 10;
 export const BASE_SEQUENCE = 11;
 export const TRANSACTIONAL = 12;
+
+/**
+ * Writes batch `i`'s numbers into a task's `batches` array, following the table above: the
+ * one encoder of this layout (the seal task is its one decoder).
+ * @param bufferIndex - index of `job.memory` in the task's `buffers`
+ */
+export function writeSealFields(batches: Float64Array, i: number, bufferIndex: number, job: SealJob, spec: SealSpec): void {
+  const f = i * BATCH_FIELDS;
+  batches[f + BUFFER_INDEX] = bufferIndex;
+  batches[f + BYTE_OFFSET] = job.byteOffset;
+  batches[f + CAPACITY_BYTES] = job.capacityBytes;
+  batches[f + RECORDS_LENGTH] = spec.recordsLength;
+  batches[f + RECORD_COUNT] = spec.recordCount;
+  batches[f + BASE_TIMESTAMP] = spec.baseTimestamp;
+  batches[f + MAX_TIMESTAMP] = spec.maxTimestamp;
+  batches[f + CODEC_ID] = spec.codecId;
+  batches[f + LEVEL] = spec.level;
+  batches[f + PRODUCER_ID] = spec.producerId;
+  batches[f + PRODUCER_EPOCH] = spec.producerEpoch;
+  batches[f + BASE_SEQUENCE] = spec.baseSequence;
+  batches[f + TRANSACTIONAL] = spec.transactional ? 1 : 0;
+}
 
 /** Result code: the seal failed before the raw records were touched; retry it. */
 export const SEAL_FAILED_RETRYABLE = -1;

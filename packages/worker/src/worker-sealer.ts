@@ -50,24 +50,12 @@ import {
 } from '@sluice/core/internal';
 import { OffloadPolicy, defaultSealThreads } from './offload-policy.js';
 import {
-  BASE_SEQUENCE,
-  BASE_TIMESTAMP,
   BATCH_FIELDS,
-  BUFFER_INDEX,
-  BYTE_OFFSET,
-  CAPACITY_BYTES,
-  CODEC_ID,
   FAULT_NONE,
-  LEVEL,
-  MAX_TIMESTAMP,
-  PRODUCER_EPOCH,
-  PRODUCER_ID,
-  RECORDS_LENGTH,
-  RECORD_COUNT,
   SEAL_FAILED_RECORDS_LOST,
   SEAL_MARK_COMPRESSING,
   SEAL_MARK_PENDING,
-  TRANSACTIONAL,
+  writeSealFields,
 } from './seal-messages.js';
 import type { SealFaultValue, SealTaskMessage, SealTaskResult } from './seal-messages.js';
 
@@ -391,20 +379,7 @@ export class WorkerSealer implements Sealer {
         bufferIndex = buffers.push(job.memory) - 1;
         ids.push(bufferIdOf(job.memory));
       }
-      const f = i * BATCH_FIELDS;
-      fields[f + BUFFER_INDEX] = bufferIndex;
-      fields[f + BYTE_OFFSET] = job.byteOffset;
-      fields[f + CAPACITY_BYTES] = job.capacityBytes;
-      fields[f + RECORDS_LENGTH] = spec.recordsLength;
-      fields[f + RECORD_COUNT] = spec.recordCount;
-      fields[f + BASE_TIMESTAMP] = spec.baseTimestamp;
-      fields[f + MAX_TIMESTAMP] = spec.maxTimestamp;
-      fields[f + CODEC_ID] = spec.codecId;
-      fields[f + LEVEL] = spec.level;
-      fields[f + PRODUCER_ID] = spec.producerId;
-      fields[f + PRODUCER_EPOCH] = spec.producerEpoch;
-      fields[f + BASE_SEQUENCE] = spec.baseSequence;
-      fields[f + TRANSACTIONAL] = spec.transactional ? 1 : 0;
+      writeSealFields(fields, i, bufferIndex, job, spec);
       // Erase the header the slot's previous batch left: from now on a MAGIC_V2 here means
       // THIS seal wrote the header (see seal-messages.ts).
       job.bytes[job.byteOffset + MAGIC_OFFSET] = SEAL_MARK_PENDING;
