@@ -58,6 +58,26 @@ describe('Producer', () => {
       expect(sim.network.sent.filter((s) => s.sizeBytes < 900).length, 'batches fill before the partition changes').to.be.at.most(1);
     });
 
+    it('sees metadata changes at once although it caches per-topic lookups (leader lost, partition count changed)', async () => {
+      const sim = makeSim({ config: { batchSize: 1024, lingerMs: 0, bufferMemory: 1 << 20 }, cluster: { topics: { s: 3 } } });
+      const first = track(sim.producer.send({ topic: 's', value: 'a' }));
+      await sim.runUntil(() => first.settled);
+      const p = first.value!.partition;
+      // The sticky partition loses its leader: the next unkeyed record must go elsewhere.
+      sim.cluster.cluster.setLeader('s', p, -1);
+      const second = track(sim.producer.send({ topic: 's', value: 'b' }));
+      const q = sim.producer.accumulator.partitionsWithBatches().map((tp) => tp.partition);
+      expect(q).to.have.length(1);
+      expect(q[0]).to.not.equal(p);
+      await sim.runUntil(() => second.settled);
+      expect(second.error).to.equal(undefined);
+      expect(second.value!.partition).to.equal(q[0]);
+      // The partition count the producer checks explicit partitions against follows the view.
+      expect(() => sim.producer.send({ topic: 's', partition: 3, value: 'c' }, null)).to.throw(InvalidRecordError, /3 partition/);
+      sim.cluster.cluster.setTopic('s', [0, 1]);
+      expect(() => sim.producer.send({ topic: 's', partition: 2, value: 'c' }, null)).to.throw(InvalidRecordError, /2 partition/);
+    });
+
     it('takes headers as an object too', async () => {
       const sim = makeSim();
       const r = track(sim.producer.send({ topic: 't', partition: 0, value: 'v', headers: { a: '1', b: null } }));

@@ -33,6 +33,7 @@ export type {
   AccumulatorSenderHooks,
 } from './accumulator/record-accumulator.js';
 export { RecordAccumulator } from './accumulator/record-accumulator.js';
+export type { PartitionHandle } from './accumulator/partition-deque.js';
 export type { BatchListener } from './accumulator/producer-batch.js';
 export { ProducerBatch } from './accumulator/producer-batch.js';
 export type { BatchStateValue } from './accumulator/batch-state.js';

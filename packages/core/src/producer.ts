@@ -33,7 +33,10 @@
  * (`bufferMemory`); when it is full, `send` waits up to `maxBlockMs` (FIFO) or, with
  * `maxBlockMs: 0`, fails at once with `BufferExhaustedError`.
  */
+import type { ClusterView } from './cluster/cluster.js';
+import { NO_LEADER } from './cluster/cluster.js';
 import type { TopicPartition } from './cluster/topic-partition.js';
+import type { PartitionHandle } from './accumulator/partition-deque.js';
 import type { BatchListener } from './accumulator/producer-batch.js';
 import type { RecordAppendResult } from './accumulator/record-accumulator.js';
 import { RecordAccumulator } from './accumulator/record-accumulator.js';
@@ -51,6 +54,7 @@ import type { ProducerMetricsSnapshot } from './metrics.js';
 import { ProducerMetrics } from './metrics.js';
 import type { Partitioner } from './partitioner/default-partitioner.js';
 import { DefaultPartitioner } from './partitioner/default-partitioner.js';
+import type { StickyState } from './partitioner/sticky-partitioner.js';
 import { UNKNOWN_PARTITION } from './partitioner/sticky-partitioner.js';
 import type { CodecResolver } from './sealing/inline-sealer.js';
 import type { Sealer } from './sealing/sealer.js';
@@ -114,6 +118,23 @@ export interface ProducerCloseOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * What the producer remembers about a topic between sends, so that a record costs no map
+ * lookup: the partition count and the leader check of the sticky partition hold while the
+ * cluster's `version` is unchanged; partition handles hold for the accumulator's life.
+ */
+interface TopicState {
+  readonly topic: string;
+  version: number;
+  count: number;
+  /** Accumulator handles by partition, created on first use. */
+  readonly handles: PartitionHandle[];
+  /** The sticky partitioner's state of the topic, once it has one. */
+  sticky: StickyState | null;
+  /** The sticky partition whose leader was seen known under `version`; -1: check again. */
+  checkedPartition: number;
+}
+
 /** A Kafka producer: accumulator + sender + partitioner. See the file comment. */
 export class Producer {
   /** The effective configuration. */
@@ -132,6 +153,9 @@ export class Producer {
   readonly #ownsNetwork: boolean;
   readonly #metadataWaits = new Map<string, Promise<void>>();
   readonly #topicPartitions = new Map<string, TopicPartition[]>();
+  /** Per-topic cached lookups (see {@link TopicState}); the last one used is checked first. */
+  readonly #topicStates = new Map<string, TopicState>();
+  #lastTopic: TopicState | null = null;
   readonly #metadataTimers = new Set<TimerHandle>();
   #closed = false;
 
@@ -199,13 +223,7 @@ export class Producer {
     }
     const r = this.#append(record, callback);
     if (!(r instanceof Promise)) return undefined;
-    return r.then(
-      () => null,
-      (err: Error) => {
-        if (callback !== null) callback(err, null);
-        return err;
-      },
-    );
+    return settleWait(r, callback);
   }
 
   /**
@@ -250,44 +268,106 @@ export class Producer {
     }
     const topic = record.topic;
     const cluster = this.network.cluster;
-    const count = typeof topic === 'string' ? cluster.partitionCount(topic) : 0;
+    // The topic's cached lookups, valid while the cluster's version is unchanged.
+    let t = this.#lastTopic;
+    if (t === null || t.topic !== topic || t.version !== cluster.version) t = this.#topicStateFor(topic, cluster);
+    const count = t !== null ? t.count : typeof topic === 'string' ? cluster.partitionCount(topic) : 0;
     const explicit = record.partition !== undefined && record.partition !== null;
     if (count < 0 && !(explicit && typeof topic === 'string')) {
       // Unknown topic and a partition to choose: wait for its metadata (Kafka `waitOnMetadata`).
-      return this.#awaitMetadata(topic).then(() => this.#append(record, completion));
+      return this.#appendAfterMetadata(topic, record, completion);
     }
     let partition: number;
     const key = record.key ?? null;
+    const sticky = !explicit && key === null && this.#sticky !== null;
     if (explicit) {
       partition = record.partition!;
       if (count >= 0 && typeof partition === 'number' && partition >= count) {
         throw new InvalidRecordError('partition', `is ${partition}, but topic ${topic} has ${count} partition(s) [0..${count - 1}]`);
       }
-    } else if (this.#sticky !== null && key === null) {
-      partition = this.#sticky.partition(topic, null, 0, cluster);
+    } else if (sticky) {
+      if (t !== null && t.sticky !== null && t.sticky.partition === t.checkedPartition) {
+        // Same sticky partition, leader checked under this cluster version: nothing to look up.
+        partition = t.checkedPartition;
+      } else {
+        partition = this.#sticky!.partition(topic, null, 0, cluster);
+        if (t !== null) {
+          t.sticky = this.#sticky!.sticky.stateOf(topic) ?? null;
+          t.checkedPartition = partition >= 0 && cluster.leaderFor(topic, partition) !== NO_LEADER ? partition : -1;
+        }
+      }
     } else {
       partition = this.#partitioner.partition(topic, key, 0, cluster);
     }
-    if (partition === UNKNOWN_PARTITION) return this.#awaitMetadata(topic).then(() => this.#append(record, completion));
+    if (partition === UNKNOWN_PARTITION) return this.#appendAfterMetadata(topic, record, completion);
     const headers = toHeaders(record.headers);
-    const r = this.accumulator.append(this.#topicPartition(topic, partition), record.timestamp, key, record.value, headers, completion);
-    if (this.#sticky !== null && key === null && !explicit) {
-      if (r instanceof Promise) {
-        return r.then((res) => {
-          this.#recordSticky(topic, partition, record);
-          return res;
-        });
-      }
-      this.#recordSticky(topic, partition, record);
+    let handle: PartitionHandle | null = null;
+    if (t !== null && typeof partition === 'number' && partition >= 0 && partition < t.count && Number.isInteger(partition)) {
+      handle = t.handles[partition] ??= this.accumulator.partitionHandle({ topic, partition });
+    }
+    const r =
+      handle !== null
+        ? this.accumulator.appendTo(handle, record.timestamp, key, record.value, headers, completion)
+        : this.accumulator.append(this.#topicPartition(topic, partition), record.timestamp, key, record.value, headers, completion);
+    if (sticky) {
+      if (r instanceof Promise) return this.#recordStickyAfterWait(r, topic, partition, record);
+      this.#recordSticky(topic, partition, record, t !== null && t.sticky !== null ? t : null);
     }
     return r;
   }
 
-  /** Accounts an unkeyed append to the sticky partition (KIP-794), switching on a batch boundary. */
+  // The two waits below are methods, not closures in #append: a closure there would make
+  // every call allocate a context for the variables it captures (see RecordAccumulator).
+
+  /** Appends `record` once `topic` has metadata. */
+  #appendAfterMetadata(
+    topic: string,
+    record: ProducerRecord,
+    completion: RecordCallback | 'promise' | null,
+  ): Promise<RecordAppendResult> {
+    return this.#awaitMetadata(topic).then(() => this.#append(record, completion));
+  }
+
+  /** Accounts a sticky append that had to wait for memory, once it is in a batch. */
+  #recordStickyAfterWait(
+    pending: Promise<RecordAppendResult>,
+    topic: string,
+    partition: number,
+    record: ProducerRecord,
+  ): Promise<RecordAppendResult> {
+    return pending.then((res) => {
+      this.#recordSticky(topic, partition, record, null);
+      return res;
+    });
+  }
+
   /**
-   * One immutable `{ topic, partition }` per partition, reused by every send: two fresh
-   * objects per record were a visible share of an end-to-end run's garbage collection.
-   * Invalid topics/partitions are not cached (the accumulator rejects them).
+   * The cached lookups of `topic` under the cluster's current version (rebuilt when it
+   * changed); null when they cannot be cached: a bad or unknown topic, or a cluster view
+   * without a `version`.
+   */
+  #topicStateFor(topic: string, cluster: ClusterView): TopicState | null {
+    const version = cluster.version;
+    if (version === undefined || typeof topic !== 'string' || topic.length === 0) return null;
+    const count = cluster.partitionCount(topic);
+    if (count < 0) return null;
+    let t = this.#topicStates.get(topic);
+    if (t === undefined) {
+      t = { topic, version, count, handles: [], sticky: null, checkedPartition: -1 };
+      this.#topicStates.set(topic, t);
+    } else if (t.version !== version) {
+      t.version = version;
+      t.count = count;
+      t.checkedPartition = -1; // leaders may have moved: check the sticky partition again
+    }
+    this.#lastTopic = t;
+    return t;
+  }
+
+  /**
+   * One immutable `{ topic, partition }` per partition, reused by every send that takes the
+   * lookup path (records of uncached topics). Invalid topics/partitions are not cached (the
+   * accumulator rejects them).
    */
   #topicPartition(topic: string, partition: number): TopicPartition {
     if (typeof topic !== 'string' || typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition >= 65536) {
@@ -301,12 +381,21 @@ export class Producer {
     return (byPartition[partition] ??= Object.freeze({ topic, partition }));
   }
 
-  #recordSticky(topic: string, partition: number, record: ProducerRecord): void {
+  /**
+   * Accounts an unkeyed append to the sticky partition (KIP-794), switching on a batch
+   * boundary. `t`: the topic's cached state when it holds the sticky state and the handle.
+   */
+  #recordSticky(topic: string, partition: number, record: ProducerRecord, t: TopicState | null): void {
     // The record's size, approximated cheaply (string length, not UTF-8 bytes): it only
     // decides when to move to another partition.
     const v = record.value;
-    const size = 16 + (v === null || v === undefined ? 0 : typeof v === 'string' ? v.length : v.byteLength);
-    this.#sticky!.sticky.recordAppended(topic, partition, size, this.network.cluster, this.accumulator.lastBatchFull(this.#topicPartition(topic, partition)));
+    const size = 16 + (v === null || v === undefined ? 0 : typeof v === 'string' ? v.length : v.length);
+    const handle = t !== null ? t.handles[partition] : undefined;
+    if (t !== null && handle !== undefined) {
+      this.#sticky!.sticky.recordAppendedTo(t.sticky!, topic, partition, size, this.network.cluster, this.accumulator.lastBatchFullOf(handle));
+    } else {
+      this.#sticky!.sticky.recordAppended(topic, partition, size, this.network.cluster, this.accumulator.lastBatchFull(this.#topicPartition(topic, partition)));
+    }
   }
 
   /**
@@ -364,6 +453,20 @@ export class Producer {
     this.#metadataWaits.set(topic, wait);
     return wait;
   }
+}
+
+/**
+ * The no-promise send's wait, as a function of its own: a closure inside `send` would make
+ * every send allocate a context for `callback` (see RecordAccumulator#appendToNewBatchSlow).
+ */
+function settleWait(pending: Promise<RecordAppendResult>, callback: RecordCallback | null): Promise<Error | null> {
+  return pending.then(
+    () => null,
+    (err: Error) => {
+      if (callback !== null) callback(err, null);
+      return err;
+    },
+  );
 }
 
 /** Headers as the accumulator takes them: an array of `{ key, value }`, or null. */

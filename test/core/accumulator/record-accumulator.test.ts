@@ -4,6 +4,7 @@ import {
   AbortedError,
   BufferExhaustedError,
   ClosedError,
+  IllegalStateError,
   InvalidRecordError,
   RecordTooLargeError,
 } from '../../../packages/core/src/errors.js';
@@ -34,6 +35,37 @@ function fillOneBatch(t: ReturnType<typeof makeAccumulator>, tp = T0): number {
 }
 
 describe('RecordAccumulator', () => {
+  describe('partitionHandle() / appendTo()', () => {
+    it('appends through a handle exactly as append() does, to the same batches', () => {
+      const t = makeAccumulator();
+      const h = t.acc.partitionHandle(T0);
+      expect(t.acc.partitionHandle({ topic: 't', partition: 0 })).to.equal(h, 'one handle per partition');
+      const a = sync(t.acc.appendTo(h, 1000, 'k', 'v1'));
+      const b = sync(t.acc.append(T0, 1001, 'k', 'v2'));
+      const c = sync(t.acc.appendTo(h, 1002, null, bytesOf(10)));
+      expect([a.newBatchCreated, b.newBatchCreated, c.newBatchCreated]).to.deep.equal([true, false, false]);
+      expect(t.acc.batchesFor(T0)).to.have.length(1);
+      expect(t.acc.batchesFor(T0)[0].recordCount).to.equal(3);
+      expect(t.acc.lastBatchFullOf(h)).to.equal(t.acc.lastBatchFull(T0)).and.to.equal(false);
+      let n = 0;
+      while (!sync(t.acc.appendTo(h, 1003, null, bytesOf(100, n++))).batchIsFull);
+      expect(t.acc.lastBatchFullOf(h)).to.equal(true);
+    });
+
+    it('checks the record as append() does, and rejects bad partitions and foreign handles', () => {
+      const t = makeAccumulator();
+      const h = t.acc.partitionHandle(T0);
+      expect(() => t.acc.appendTo(h, -5, null, 'v')).to.throw(InvalidRecordError, /timestamp/);
+      expect(() => t.acc.appendTo(h, 1, 42 as never, 'v')).to.throw(InvalidRecordError, /key/);
+      expect(() => t.acc.partitionHandle({ topic: '', partition: 0 })).to.throw(InvalidRecordError, /topic/);
+      expect(() => t.acc.partitionHandle({ topic: 't', partition: -1 })).to.throw(InvalidRecordError, /partition/);
+      const other = makeAccumulator();
+      expect(() => t.acc.appendTo(other.acc.partitionHandle(T0), 1, null, 'v')).to.throw(IllegalStateError, /handle/);
+      expect(() => t.acc.appendTo({ topic: 't', partition: 0 }, 1, null, 'v')).to.throw(IllegalStateError, /handle/);
+      expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory, 'nothing allocated by rejected records');
+    });
+  });
+
   describe('append()', () => {
     it('creates one batch for the first record and appends later ones to it', () => {
       const t = makeAccumulator();

@@ -105,6 +105,30 @@ describe('StickyPartitioner', () => {
       expect(sp.currentPartition('t', c)).to.equal(1);
     });
 
+    it('hands out a live per-topic state: recordAppendedTo switches it like recordAppended, reset retires it', () => {
+      const c = cluster();
+      const sp = new StickyPartitioner({ batchSizeBytes: 100, random: cycling(6) });
+      expect(sp.stateOf('t')).to.equal(undefined);
+      expect(sp.currentPartition('t', c)).to.equal(0);
+      const state = sp.stateOf('t')!;
+      expect(state).to.deep.equal({ partition: 0, producedBytes: 0 });
+      sp.recordAppendedTo(state, 't', 0, 60, c);
+      expect(state.producedBytes).to.equal(60);
+      sp.recordAppendedTo(state, 't', 3, 1000, c); // stale partition: ignored
+      expect(state.partition).to.equal(0);
+      sp.recordAppendedTo(state, 't', 0, 40, c); // 100 bytes: switches
+      expect(state.partition).to.equal(1);
+      expect(sp.currentPartition('t', c)).to.equal(1);
+      c.setLeader('t', 1, NO_LEADER);
+      const q = sp.currentPartition('t', c);
+      expect(q).to.not.equal(1, 'left the leaderless partition');
+      expect(state.partition).to.equal(q);
+      expect(sp.stateOf('t')).to.equal(state, 'the same object, updated in place');
+      sp.reset('t');
+      expect(state.partition).to.equal(-1, 'a holder can tell the state was dropped');
+      expect(sp.stateOf('t')).to.equal(undefined);
+    });
+
     it('spreads records uniformly over the partitions in the long run', () => {
       const c = cluster(6);
       const sp = new StickyPartitioner({ batchSizeBytes: 100, random: seededRandom(17) });

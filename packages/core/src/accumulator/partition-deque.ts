@@ -1,11 +1,20 @@
 import type { ProducerBatch } from './producer-batch.js';
 
 /**
+ * What {@link RecordAccumulator.partitionHandle} hands out: a partition to append to
+ * without looking it up per record. Opaque apart from its topic and partition.
+ */
+export interface PartitionHandle {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/**
  * The batches of one topic-partition, oldest first (Kafka's `Deque<ProducerBatch>` in
  * `RecordAccumulator.batches`), plus the partition's bookkeeping for the ready set and
  * idempotence. Only the accumulator's thread touches it.
  */
-export class PartitionDeque {
+export class PartitionDeque implements PartitionHandle {
   readonly topic: string;
   readonly partition: number;
   /** Batches, oldest first. The last one may be open for appends. */
@@ -21,9 +30,13 @@ export class PartitionDeque {
   /** Whether the partition is in the ready set's `sendable` set. */
   sendable = false;
 
-  constructor(topic: string, partition: number) {
+  /** The accumulator the queue belongs to (handles are checked against it). */
+  readonly owner: object | null;
+
+  constructor(topic: string, partition: number, owner: object | null = null) {
     this.topic = topic;
     this.partition = partition;
+    this.owner = owner;
   }
 
   /** Oldest batch, or undefined. */

@@ -13,6 +13,12 @@ export interface ClusterView {
   leaderFor(topic: string, partition: number): number;
   /** Number of partitions of a topic, or -1 when the topic is unknown. */
   partitionCount(topic: string): number;
+  /**
+   * Optional: a number that changes whenever any leader or partition count changes. When
+   * present, the producer caches per-topic lookups (partition count, leader checks) until
+   * it changes.
+   */
+  readonly version?: number;
 }
 
 /** A mutable in-memory metadata snapshot: topics → partitions → leader node id. */

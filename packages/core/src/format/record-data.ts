@@ -13,5 +13,5 @@ export interface RecordHeader {
 /** Serialized length of a key/value in bytes; -1 for null (Kafka's null marker). */
 export function byteLengthOf(data: RecordData): number {
   if (data === null) return -1;
-  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
 }

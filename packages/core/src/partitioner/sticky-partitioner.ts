@@ -39,6 +39,16 @@ export interface StickyPartitionerOptions {
   random?: () => number;
 }
 
+/**
+ * A topic's sticky state, as {@link StickyPartitioner.stateOf} hands it to a hot path that
+ * wants to skip the per-record lookup. Read-only outside the partitioner; `partition` turns
+ * -1 when the state is dropped by {@link StickyPartitioner.reset}, so a holder can tell.
+ */
+export interface StickyState {
+  readonly partition: number;
+  readonly producedBytes: number;
+}
+
 interface StickyPartitionInfo {
   partition: number;
   producedBytes: number;
@@ -87,8 +97,22 @@ export class StickyPartitioner {
       return next;
     }
     const partition = this.#nextPartition(topic, numPartitions, cluster);
-    this.#sticky.set(topic, { partition, producedBytes: 0 });
+    // Keep the state object (holders of stateOf see the change) unless there is none yet.
+    if (info === undefined) this.#sticky.set(topic, { partition, producedBytes: 0 });
+    else {
+      info.partition = partition;
+      info.producedBytes = 0;
+    }
     return partition;
+  }
+
+  /**
+   * The sticky state of `topic` once {@link currentPartition} chose a partition for it, for
+   * {@link recordAppendedTo}; undefined before. The object stays the topic's state until
+   * {@link reset}.
+   */
+  stateOf(topic: string): StickyState | undefined {
+    return this.#sticky.get(topic);
   }
 
   /**
@@ -101,7 +125,16 @@ export class StickyPartitioner {
    */
   recordAppended(topic: string, partition: number, appendedBytes: number, cluster: ClusterView, enableSwitch = true): void {
     const info = this.#sticky.get(topic);
-    if (info === undefined || info.partition !== partition) return;
+    if (info !== undefined) this.recordAppendedTo(info, topic, partition, appendedBytes, cluster, enableSwitch);
+  }
+
+  /**
+   * {@link recordAppended} on a state from {@link stateOf}, without the lookup.
+   * @param state - the state of `topic` (a dropped one is ignored)
+   */
+  recordAppendedTo(state: StickyState, topic: string, partition: number, appendedBytes: number, cluster: ClusterView, enableSwitch = true): void {
+    const info = state as StickyPartitionInfo;
+    if (info.partition !== partition) return;
     info.producedBytes += appendedBytes;
     if ((info.producedBytes >= this.#batchSizeBytes && enableSwitch) || info.producedBytes >= 2 * this.#batchSizeBytes) {
       const numPartitions = cluster.partitionCount(topic);
@@ -113,6 +146,9 @@ export class StickyPartitioner {
 
   /** Forgets the sticky state of `topic` (or of every topic), e.g. after its partition count changed. */
   reset(topic?: string): void {
+    for (const [t, info] of this.#sticky) {
+      if (topic === undefined || t === topic) info.partition = -1;
+    }
     if (topic === undefined) this.#sticky.clear();
     else this.#sticky.delete(topic);
   }
