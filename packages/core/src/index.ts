@@ -42,7 +42,7 @@ export type { RecordMetadata, RecordCallback } from './accumulator/record-metada
 
 // Memory
 export type { BufferPoolOptions, BufferPoolMetrics } from './memory/buffer-pool.js';
-export { BufferPool } from './memory/buffer-pool.js';
+export { BufferPool, MAX_RUN_SLOTS } from './memory/buffer-pool.js';
 export { PoolSlot } from './memory/pool-slot.js';
 export type { SlotStateValue } from './memory/pool-layout.js';
 export { SlotState } from './memory/pool-layout.js';

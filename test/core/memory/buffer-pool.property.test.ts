@@ -12,12 +12,14 @@ import type { PoolSlot } from '../../../packages/core/src/memory/pool-slot.js';
 
 type Op =
   | { kind: 'allocate'; sizeFactor: number; sync: boolean }
+  | { kind: 'allocate-run'; sizeFactor: number }
   | { kind: 'deallocate'; pick: number }
   | { kind: 'advance'; pick: number }
   | { kind: 'double-free'; pick: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('allocate' as const), sizeFactor: fc.double({ min: 0, max: 1, noNaN: true }), sync: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('allocate-run' as const), sizeFactor: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('deallocate' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('double-free' as const), pick: fc.nat() }) },
@@ -28,17 +30,40 @@ interface Live {
   tag: number;
 }
 
-/** Every byte range a live allocation owns in the pool buffer: its slot, or its reserved slots. */
+/**
+ * Every byte range a live allocation owns in the pool buffer: its slot or run (whose other
+ * slots are its reserved ones), or a non-pooled buffer's reserved slots.
+ */
 function poolRanges(pool: BufferPool, live: Live[]): [number, number, number][] {
   const data = computePoolLayout(pool.totalMemory, pool.poolableSize).dataOffsetBytes;
   const ranges: [number, number, number][] = [];
   for (const { slot, tag } of live) {
-    if (slot.isPooled) ranges.push([slot.byteOffset, slot.byteOffset + slot.capacityBytes, tag]);
+    if (slot.isPooled) {
+      ranges.push([slot.byteOffset, slot.byteOffset + slot.capacityBytes, tag]);
+      continue;
+    }
     for (const index of slot.reservedSlotIndices) {
       ranges.push([data + index * pool.poolableSize, data + (index + 1) * pool.poolableSize, tag]);
     }
   }
   return ranges.sort((a, b) => a[0] - b[0]);
+}
+
+/** Whether `count` adjacent slots of one bitmap word are free, from the live allocations alone. */
+function runExists(pool: BufferPool, live: Live[], count: number): boolean {
+  const data = computePoolLayout(pool.totalMemory, pool.poolableSize).dataOffsetBytes;
+  const slotCount = pool.totalMemory / pool.poolableSize;
+  const taken = new Uint8Array(slotCount);
+  for (const [start, end] of poolRanges(pool, live)) {
+    for (let i = (start - data) / pool.poolableSize; i < (end - data) / pool.poolableSize; i++) taken[i] = 1;
+  }
+  for (let i = 0; i + count <= slotCount; i++) {
+    if (i >>> 5 !== (i + count - 1) >>> 5) continue;
+    let free = true;
+    for (let k = 0; k < count && free; k++) free = taken[i + k] === 0;
+    if (free) return true;
+  }
+  return false;
 }
 
 function checkInvariants(pool: BufferPool, live: Live[]): void {
@@ -110,6 +135,30 @@ describe('BufferPool (property)', () => {
                   slot.bytes.fill(tag, slot.byteOffset, slot.byteOffset + slot.capacityBytes);
                   live.push({ slot, tag });
                 }
+                break;
+              }
+              case 'allocate-run': {
+                const sizeBytes = poolableSizeBytes + 1 + Math.floor(op.sizeFactor * (3 * poolableSizeBytes - 1));
+                const needed = Math.ceil(sizeBytes / poolableSizeBytes);
+                if (sizeBytes > pool.totalMemory) {
+                  expect(() => pool.tryAllocateRun(sizeBytes)).to.throw();
+                  break;
+                }
+                const expected = runExists(pool, live, needed);
+                const before = pool.availableMemory();
+                const slot = pool.tryAllocateRun(sizeBytes);
+                expect(slot !== null, `tryAllocateRun(${needed} slots)`).to.equal(expected);
+                if (slot === null) {
+                  expect(pool.availableMemory(), 'a failed run reserves nothing').to.equal(before);
+                  break;
+                }
+                expect(slot.isPooled).to.equal(true);
+                expect(slot.capacityBytes).to.equal(needed * poolableSizeBytes);
+                expect(slot.reservedSlots).to.equal(needed);
+                expect(slot.reservedSlotIndices).to.deep.equal(Array.from({ length: needed - 1 }, (_, k) => slot.slotIndex + 1 + k));
+                const tag = (nextTag++ % 255) + 1;
+                slot.bytes.fill(tag, slot.byteOffset, slot.byteOffset + slot.capacityBytes);
+                live.push({ slot, tag });
                 break;
               }
               case 'deallocate': {

@@ -77,7 +77,7 @@ describe('BufferPool (stress, worker_threads)', function () {
     { slots: 24, poolable: 128 },
     { slots: 70, poolable: 64 },
   ]) {
-    it(`never hands one slot to two owners: ${WORKERS} workers + main, ${ITERATIONS} tryAllocate/deallocate each, ${geometry.slots} slots`, async () => {
+    it(`never hands one slot to two owners: ${WORKERS} workers + main, ${ITERATIONS} tryAllocate/tryAllocateRun/deallocate each, ${geometry.slots} slots`, async () => {
       const pool = new BufferPool({ totalMemoryBytes: geometry.slots * geometry.poolable, poolableSizeBytes: geometry.poolable });
       const gate = new SharedArrayBuffer(4);
       const ready = workers.map((w) => w.next());
@@ -99,6 +99,7 @@ describe('BufferPool (stress, worker_threads)', function () {
       const total = results.reduce((sum, r) => sum + r.allocations, 0);
       expect(total).to.be.greaterThan(WORKERS * ITERATIONS * 0.3);
       expect(results.reduce((sum, r) => sum + r.nonPooled, 0)).to.be.greaterThan(0);
+      expect(results.reduce((sum, r) => sum + r.runs, 0)).to.be.greaterThan(0);
       expectQuiescentAndFree(pool);
     });
   }

@@ -283,6 +283,85 @@ describe('BufferPool', () => {
     });
   });
 
+  describe('tryAllocateRun()', () => {
+    it('takes adjacent slots of the pool buffer itself, as one allocation returned whole', () => {
+      const pool = newPool({ totalMemoryBytes: 8 * POOLABLE });
+      const single = take(pool);
+      const run = pool.tryAllocateRun(3 * POOLABLE - 10)!;
+      expect(run).to.not.equal(null);
+      expect(run.isPooled).to.equal(true);
+      expect(run.buffer).to.equal(pool.sharedBuffer);
+      expect(run.slotIndex).to.equal(1, 'the lowest run after slot 0');
+      expect(run.capacityBytes).to.equal(3 * POOLABLE);
+      expect(run.reservedSlots).to.equal(3);
+      expect(run.reservedSlotIndices).to.deep.equal([2, 3]);
+      expect(run.byteOffset).to.equal(single.byteOffset + POOLABLE);
+      expect(pool.stateOf(run)).to.equal(SlotState.APPENDING);
+      expect(pool.availableMemory()).to.equal(4 * POOLABLE);
+      // The run's bytes are its own: the next allocation starts after them.
+      const next = take(pool);
+      expect(next.byteOffset).to.equal(run.byteOffset + run.capacityBytes);
+      pool.transition(run, SlotState.APPENDING, SlotState.SEALING);
+      pool.deallocate(run);
+      expect(pool.availableMemory()).to.equal(6 * POOLABLE);
+      expect(() => pool.deallocate(run)).to.throw(IllegalStateError, /already deallocated/);
+      pool.deallocate(single);
+      pool.deallocate(next);
+      expect(pool.availableMemory()).to.equal(pool.totalMemory);
+      // Everything came back to the bitmap: the whole pool is one run again.
+      const all = pool.tryAllocateRun(8 * POOLABLE)!;
+      expect(all.slotIndex).to.equal(0);
+      pool.deallocate(all);
+      expect(Atomics.load(new Int32Array(pool.sharedBuffer), BITMAP_INDEX)).to.equal(0xff);
+    });
+
+    it('returns null, reserving nothing, when free slots are not adjacent or too few', () => {
+      const pool = newPool({ totalMemoryBytes: 6 * POOLABLE });
+      const slots = drainAll(pool);
+      pool.deallocate(slots[1]);
+      pool.deallocate(slots[3]);
+      pool.deallocate(slots[5]);
+      expect(pool.availableMemory()).to.equal(3 * POOLABLE);
+      expect(pool.tryAllocateRun(2 * POOLABLE)).to.equal(null, 'three free slots, no two adjacent');
+      expect(pool.availableMemory()).to.equal(3 * POOLABLE, 'the reservation was given back');
+      expect(pool.tryAllocateRun(4 * POOLABLE)).to.equal(null, 'not enough free memory');
+      const one = take(pool);
+      expect(one.slotIndex).to.equal(1);
+      pool.deallocate(slots[4]);
+      const run = pool.tryAllocateRun(2 * POOLABLE)!;
+      expect(run.slotIndex).to.equal(3);
+      for (const s of [one, run, slots[0], slots[2]]) pool.deallocate(s);
+      expect(pool.availableMemory()).to.equal(pool.totalMemory);
+    });
+
+    it('finds runs in any bitmap word, never across two, and leaves waiters on this thread first', async () => {
+      const pool = newPool({ totalMemoryBytes: 40 * POOLABLE, clock: new ManualClock() });
+      const slots = drainAll(pool);
+      expect(slots).to.have.length(40);
+      // Free 30, 31 (end of word 0) and 32, 33 (start of word 1): no run of 3 in one word.
+      for (const i of [30, 31, 32, 33]) pool.deallocate(slots[i]);
+      expect(pool.tryAllocateRun(3 * POOLABLE)).to.equal(null);
+      const run = pool.tryAllocateRun(2 * POOLABLE)!;
+      expect(run.slotIndex).to.equal(30);
+      const run2 = pool.tryAllocateRun(2 * POOLABLE)!;
+      expect(run2.slotIndex).to.equal(32);
+      const waiting = pool.allocate(POOLABLE, 10_000);
+      expect(waiting).to.be.instanceOf(Promise);
+      pool.deallocate(slots[0]);
+      const served = await waiting;
+      expect(served.slotIndex).to.equal(0);
+      pool.deallocate(slots[1]);
+      pool.deallocate(slots[2]);
+      expect(pool.tryAllocateRun(2 * POOLABLE)!.slotIndex).to.equal(1);
+    });
+
+    it('rejects more slots than a bitmap word with RangeError', () => {
+      const pool = newPool({ totalMemoryBytes: 40 * POOLABLE });
+      expect(() => pool.tryAllocateRun(33 * POOLABLE)).to.throw(RangeError, /33 slots/);
+      expect(pool.availableMemory()).to.equal(pool.totalMemory);
+    });
+  });
+
   describe('transition() / stateOf()', () => {
     it('walks APPENDING → SEALING → SEALED → IN_FLIGHT → SEALED (retry) → IN_FLIGHT', () => {
       const pool = newPool();

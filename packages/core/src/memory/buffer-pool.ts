@@ -110,6 +110,8 @@ const MAX_TIMER_MS = 0x7fffffff;
  * this buffer instead of creating one (private fields can only be set by the constructor).
  */
 let attachRequest: SharedArrayBuffer | undefined;
+/** Most slots in one run ({@link BufferPool.tryAllocateRun}): one bitmap word. */
+export const MAX_RUN_SLOTS = 32;
 /** Full bitmap passes a reservation holder may make before the pool is declared corrupt. */
 const MAX_CLAIM_PASSES = 100_000;
 
@@ -258,6 +260,51 @@ export class BufferPool {
   }
 
   /**
+   * Allocates `sizeBytes` (more than one slot) as a RUN: adjacent slots of the pool's own
+   * buffer (layout invariant 6), never a fresh buffer. A run is pooled memory like a single
+   * slot — nothing for the garbage collector, and shared with worker threads through the
+   * pool's one SharedArrayBuffer — so it is how batches bigger than `batch.size`
+   * (compressed topics) stay cheap. Never waits.
+   * @param sizeBytes - bytes wanted; at most {@link MAX_RUN_SLOTS} slots
+   * @returns the run (state APPENDING; `slotIndex` its first slot, `capacityBytes` whole
+   *   slots), or null when no run of that many adjacent free slots exists in one bitmap word
+   *   now, memory is short, or waiters are queued on this thread
+   * @throws RangeError when `sizeBytes` is not a positive integer or needs more than
+   *   {@link MAX_RUN_SLOTS} slots
+   * @throws RecordTooLargeError when `sizeBytes` > `totalMemory`
+   * @throws ClosedError when the pool is closed
+   */
+  tryAllocateRun(sizeBytes: number): PoolSlot | null {
+    const slotsNeeded = this.#slotsNeeded(sizeBytes);
+    if (slotsNeeded > MAX_RUN_SLOTS) {
+      throw new RangeError(`tryAllocateRun: ${sizeBytes} bytes need ${slotsNeeded} slots, more than a run's ${MAX_RUN_SLOTS}`);
+    }
+    this.#throwIfClosed(sizeBytes);
+    if (this.#waiters.length !== 0) return null;
+    if (!this.#reserveExactly(slotsNeeded)) return null;
+    if (slotsNeeded === 1) {
+      const index = this.#claimReservedSlot();
+      return this.#pooledSlot(index, Atomics.load(this.#control, this.#stateIndex + index));
+    }
+    const first = this.#claimRun(slotsNeeded);
+    if (first < 0) {
+      // No k adjacent free bits: give the reservation back, and wake anyone whose reserve
+      // failed while we held it.
+      Atomics.add(this.#control, FREE_SLOTS_INDEX, slotsNeeded);
+      this.#signalFree();
+      return null;
+    }
+    const control = this.#control;
+    const rest: number[] = [];
+    for (let index = first + 1; index < first + slotsNeeded; index++) {
+      const stateWord = this.#stateIndex + index;
+      Atomics.store(control, stateWord, packSlotWord(slotWordGeneration(Atomics.load(control, stateWord)), RESERVED_SLOT_STATE));
+      rest.push(index);
+    }
+    return this.#pooledSlot(first, Atomics.load(control, this.#stateIndex + first), slotsNeeded, rest);
+  }
+
+  /**
    * Allocates, waiting (asynchronously, FIFO after this thread's earlier waiters) up to
    * `maxBlockMs` for memory to be freed on any thread. A waiter for a non-pooled buffer
    * accumulates slots as they come, so it is not starved by smaller requests behind it.
@@ -307,8 +354,11 @@ export class BufferPool {
       throw new IllegalStateError(`cannot deallocate slot ${slot.slotIndex}: it belongs to another buffer pool`);
     }
     slot.release();
-    if (slot.slotIndex >= 0) {
+    if (slot.slotIndex >= 0 && slot.reservedSlotIndices.length === 0) {
       this.#returnSlots(slot.slotIndex, null);
+    } else if (slot.slotIndex >= 0) {
+      // A run: its first slot and the RESERVED rest, together.
+      this.#returnSlots(-1, [slot.slotIndex, ...slot.reservedSlotIndices]);
     } else {
       this.#returnSlots(-1, slot.reservedSlotIndices);
     }
@@ -494,6 +544,40 @@ export class BufferPool {
     );
   }
 
+  /**
+   * Clears `count` (2..32) adjacent free bits of one bitmap word with one compareExchange
+   * (the caller holds a reservation of `count`). Lowest run first, from the hint word.
+   * @returns the run's first slot, or -1 when no word holds `count` adjacent free bits
+   */
+  #claimRun(count: number): number {
+    const control = this.#control;
+    const words = this.#bitmapWords;
+    const mask = count === 32 ? -1 : (1 << count) - 1;
+    let word = this.#hintWord;
+    for (let n = 0; n < words; n++) {
+      const index = BITMAP_INDEX + word;
+      let bits = Atomics.load(control, index);
+      for (;;) {
+        // starts: bit j set ⇔ bits j..j+count-1 are all set.
+        let starts = bits;
+        for (let k = 1; k < count && starts !== 0; k++) starts &= bits >>> k;
+        if (starts === 0) break;
+        const lowest = starts & -starts;
+        const shift = 31 - Math.clz32(lowest);
+        const run = mask << shift;
+        const seen = Atomics.compareExchange(control, index, bits, bits & ~run);
+        if (seen === bits) {
+          const first = (word << 5) | shift;
+          this.#raiseHighWater(first + count);
+          return first;
+        }
+        bits = seen;
+      }
+      if (++word === words) word = 0;
+    }
+    return -1;
+  }
+
   #raiseHighWater(mark: number): void {
     const control = this.#control;
     let high = Atomics.load(control, HIGH_WATER_INDEX);
@@ -504,8 +588,11 @@ export class BufferPool {
     }
   }
 
-  /** Builds the handle of claimed slot `index`, setting its state to APPENDING. */
-  #pooledSlot(index: number, word: number): PoolSlot {
+  /**
+   * Builds the handle of claimed slot `index` (or of the run of `slots` slots it starts,
+   * whose other slots `rest` are already RESERVED), setting its state to APPENDING.
+   */
+  #pooledSlot(index: number, word: number, slots = 1, rest: readonly number[] = EMPTY_INDICES): PoolSlot {
     const generation = slotWordGeneration(word);
     const stateWord = this.#stateIndex + index;
     if (slotWordState(word) === SlotState.FREE || slotWordState(word) === RESERVED_SLOT_STATE) {
@@ -517,12 +604,12 @@ export class BufferPool {
       this.#bytes,
       this.#dataView,
       this.#dataOffsetBytes + index * this.poolableSize,
-      this.poolableSize,
+      this.poolableSize * slots,
       index,
-      1,
+      slots,
       generation,
       this.sharedBuffer,
-      EMPTY_INDICES,
+      rest,
       this.#control,
       stateWord,
     );

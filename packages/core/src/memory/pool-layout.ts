@@ -62,8 +62,9 @@
  * | SEALING    | the sealer (inline or a worker thread)                                 |
  * | SEALED     | the accumulator's partition deque (drain may take it)                  |
  * | IN_FLIGHT  | the sender: a produce request is reading the bytes                     |
- * | RESERVED   | the pool (pool-internal): claimed for a queued waiter, or held as the   |
- * |            | budget of a non-pooled buffer whose own state is in its 8-byte header  |
+ * | RESERVED   | the pool (pool-internal): claimed for a queued waiter, held as the      |
+ * |            | budget of a non-pooled buffer whose own state is in its 8-byte header, |
+ * |            | or a non-first slot of a RUN (its state lives in the run's first slot) |
  *
  * Transitions (enforced by `PoolSlot.transition` with one compareExchange):
  * ```
@@ -92,6 +93,12 @@
  *    two threads' big waiters can each hold half the pool and wait for each other until
  *    maxBlockMs (seen in the stress test: 4 slots, 5 threads, 74 timeouts in 79 s). With
  *    it, the single partial holder completes as soon as live allocations are freed.
+ * 6. A RUN (`BufferPool.tryAllocateRun`) is k adjacent slots i..i+k-1 of one bitmap word,
+ *    claimed by ONE compareExchange of that word (all k bits or none), after reserving k
+ *    from FREE_SLOTS as any allocation does (invariant 2 holds unchanged; a run that finds
+ *    no k adjacent bits gives its reservation back). Slot i carries the run's state and
+ *    generation like a single slot; slots i+1..i+k-1 are RESERVED until the run is freed,
+ *    when all k return at once.
  */
 
 import { ConfigError } from '../errors.js';

@@ -42,17 +42,20 @@ export class PoolSlot {
   readonly buffer: SharedArrayBuffer;
   /** Absolute offset of the slot's first byte inside {@link buffer}. */
   readonly byteOffset: number;
-  /** Usable bytes: the pool's slot size for pooled slots, the requested size for non-pooled. */
+  /** Usable bytes: the pool's slot size for a pooled slot, whole slots for a run, the requested size for non-pooled. */
   readonly capacityBytes: number;
-  /** Index of the pooled slot, or -1 for a non-pooled buffer. */
+  /** Index of the pooled slot (a run's first slot), or -1 for a non-pooled buffer. */
   readonly slotIndex: number;
-  /** Pool slots this allocation holds against the pool's budget: 1 for a pooled slot, ceil(size / slot size) for non-pooled. */
+  /** Pool slots this allocation holds against the pool's budget: 1 for a pooled slot, k for a run, ceil(size / slot size) for non-pooled. */
   readonly reservedSlots: number;
   /** The slot generation this allocation was made with (0 for non-pooled). Carry it in messages with {@link slotIndex}. */
   readonly generation: number;
   /** The SharedArrayBuffer of the pool this allocation came from (equals {@link buffer} for pooled slots). */
   readonly poolBuffer: SharedArrayBuffer;
-  /** For non-pooled buffers: the pool slot indices held as budget (returned on deallocate). Empty for pooled slots. */
+  /**
+   * The other pool slots held (returned on deallocate): a non-pooled buffer's budget, or a
+   * run's slots after the first. Empty for a single pooled slot.
+   */
   readonly reservedSlotIndices: readonly number[];
   readonly #stateWords: Int32Array;
   readonly #stateIndex: number;
@@ -89,7 +92,7 @@ export class PoolSlot {
     this.#stateIndex = stateIndex;
   }
 
-  /** Whether this is a slot of the pool's own buffer (false: a non-pooled buffer). */
+  /** Whether this is a slot (or run) of the pool's own buffer (false: a non-pooled buffer). */
   get isPooled(): boolean {
     return this.slotIndex >= 0;
   }
