@@ -79,6 +79,48 @@ describe('WorkerSealer', function () {
     expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
   });
 
+  it('grows compressed batches as runs of pool slots (never a fresh buffer), one slot when no run is free', async () => {
+    const t = makeAccumulator({ compressionType: 'gzip', bufferMemory: 512 * 1024 }, { sealer });
+    const offsets = new OffsetAssigner();
+    let grown = 0;
+    const values: string[] = [];
+    const got: string[] = [];
+    // The estimate starts at 1.0 and improves by 0.005 per batch (Kafka's steps): ~110
+    // batches before a batch is sized at two slots.
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 60; i++) {
+        const v = jsonValue(round * 100 + i, 90);
+        values.push(v.toString());
+        t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, v, null);
+      }
+      const batches = drainEverything(t);
+      for (const [k, d] of (await sealedAndDecoded(batches)).entries()) {
+        const b = batches[k];
+        expect(b.slot.isPooled, 'a run of the pool, not a non-pooled buffer').to.equal(true);
+        expect(b.sizeBytes).to.be.at.most(b.capacityBytes);
+        if (b.capacityBytes > 1024) grown++;
+        got.push(...d.records.map((r) => r.value!.toString()));
+        offsets.succeed(b, t.clock.nowMs());
+      }
+    }
+    expect(grown, 'the ratio estimate grew worker-sealed batches beyond one slot').to.be.greaterThan(0);
+    expect(got).to.deep.equal(values);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+    // Fragment the pool (every other slot held): a new batch falls back to a single slot.
+    const held = [];
+    for (let s = t.acc.pool.tryAllocate(1024); s !== null; s = t.acc.pool.tryAllocate(1024)) held.push(s);
+    for (let k = 0; k < held.length; k += 2) t.acc.pool.deallocate(held[k]);
+    t.acc.append({ topic: 't', partition: 1 }, t.clock.nowMs(), null, jsonValue(1, 90), null);
+    const [single] = t.acc.batchesFor({ topic: 't', partition: 1 });
+    expect(single.capacityBytes).to.equal(1024);
+    expect(single.slot.isPooled).to.equal(true);
+    const last = drainEverything(t);
+    await sealedAndDecoded(last);
+    completeSealed(last, t);
+    for (let k = 1; k < held.length; k += 2) t.acc.pool.deallocate(held[k]);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+  });
+
   it('keeps uncompressed batches and groups below the threshold inline', async () => {
     const policy = new OffloadPolicy({ minGain: 1e9 });
     const small = new WorkerSealer({ threads: 1, offloadPolicy: policy });

@@ -138,6 +138,7 @@ describe('compressed batches (inline sealer, default codec registry)', () => {
         await b.whenSealed();
         expect(b.capacityBytes % 1024).to.equal(0);
         expect(b.capacityBytes).to.be.at.most(4 * 1024);
+        expect(b.slot.buffer, 'grown batches are runs of the pool, not fresh buffers').to.equal(t.acc.pool.sharedBuffer);
         expect(b.sizeBytes).to.be.at.most(b.capacityBytes);
         if (b.capacityBytes > maxCapacity) maxCapacity = b.capacityBytes;
         if (b.capacityBytes === maxCapacity && b.recordsLength > b.capacityBytes / 2) lastSealedRecords = b.sizeBytes - RECORD_BATCH_OVERHEAD;

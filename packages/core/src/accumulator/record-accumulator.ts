@@ -34,7 +34,7 @@ import { estimateSizeInBytesUpperBound, sizeOfHeaders } from '../format/record-w
 import { RECORD_BATCH_OVERHEAD } from '../format/record-batch-layout.js';
 import { readRecordBatches } from '../format/record-batch-reader.js';
 import { SlotState, packSlotWord } from '../memory/pool-layout.js';
-import { BufferPool } from '../memory/buffer-pool.js';
+import { BufferPool, MAX_RUN_SLOTS } from '../memory/buffer-pool.js';
 import { PoolSlot } from '../memory/pool-slot.js';
 import type { CodecResolver } from '../sealing/inline-sealer.js';
 import { InlineSealer } from '../sealing/inline-sealer.js';
@@ -240,15 +240,15 @@ export class RecordAccumulator {
             ? this.config.compressionZstdLevel
             : 0;
     const compressed = this.#codecId !== CompressionType.none;
-    // More than one slot is a non-pooled SharedArrayBuffer per batch. With an eager (worker)
-    // sealer that is measured as a loss: a fresh SAB costs its allocation plus GC pressure
-    // doubled by the worker's reference (main-thread CPU per batch 2x of a pooled slot), more
-    // than bigger batches save. Until the pool hands out contiguous multi-slot runs of its own
-    // buffer, worker-sealed batches keep one slot. (benchmarks/RESULTS.md, 'Worker sealing')
-    this.#maxBatchSlots =
-      compressed && !this.#sealer.eager
-        ? Math.max(1, Math.min(MAX_COMPRESSED_BATCH_SLOTS, Math.floor(this.config.maxRequestSize / this.config.batchSize), Math.floor(this.pool.slotCount / 8)))
-        : 1;
+    // A compressed topic's batch may take several slots (sized by the ratio estimate) — as a
+    // RUN of adjacent pool slots (BufferPool.tryAllocateRun), pooled memory like one slot.
+    // A non-pooled buffer instead is only taken for an inline sealer: with an eager (worker)
+    // sealer a fresh SharedArrayBuffer per batch measured as a loss (its allocation plus GC
+    // pressure doubled by the worker's reference: 2x main-thread CPU per batch), so there a
+    // batch falls back to one slot when no run is free (benchmarks/RESULTS.md).
+    this.#maxBatchSlots = compressed
+      ? Math.max(1, Math.min(MAX_COMPRESSED_BATCH_SLOTS, Math.floor(this.config.maxRequestSize / this.config.batchSize), Math.floor(this.pool.slotCount / 8)))
+      : 1;
     // Only batches at least half full teach the estimate: one closed early by linger or flush
     // says little about the topic's ratio, and (the steps being 0.05 up, 0.005 down) a few
     // tiny batches that did not compress would undo a hundred full ones.
@@ -422,7 +422,16 @@ export class RecordAccumulator {
       );
     }
     let size = Math.max(this.#batchAllocationBytes(deque.topic), upper);
-    let slot = this.pool.tryAllocate(size);
+    let slot: PoolSlot | null;
+    if (size > this.config.batchSize && upper <= this.config.batchSize && size <= MAX_RUN_SLOTS * this.config.batchSize) {
+      // A compressed topic's bigger batch: a run of the pool's own slots; a fresh buffer only
+      // for an inline sealer (see the constructor). A record bigger than batch.size still
+      // gets a non-pooled buffer of its own, as in Kafka.
+      slot = this.pool.tryAllocateRun(size);
+      if (slot === null && !this.#sealer.eager) slot = this.pool.tryAllocate(size);
+    } else {
+      slot = this.pool.tryAllocate(size);
+    }
     if (slot === null && size > this.config.batchSize && upper <= this.config.batchSize) {
       // Too little free memory for a compressed topic's bigger batch: take (or wait for) one slot.
       size = this.config.batchSize;
