@@ -11,6 +11,7 @@
 import { MAX_RECORD_OVERHEAD, RECORD_BATCH_OVERHEAD } from './record-batch-layout.js';
 import type { RecordData, RecordHeader } from './record-data.js';
 import { byteLengthOf } from './record-data.js';
+import { copyBytes } from './shared-copy.js';
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
 
 /** Bytes that `headers` take in a record, including the header-count varint. */
@@ -78,7 +79,7 @@ function writeData(buf: Buffer, pos: number, data: RecordData, length: number): 
   pos = writeVarint(buf, pos, length);
   if (length > 0) {
     if (typeof data === 'string') buf.write(data, pos, length, 'utf8');
-    else buf.set(data as Uint8Array, pos);
+    else copyBytes(buf, pos, data as Uint8Array);
     pos += length;
   }
   return pos;

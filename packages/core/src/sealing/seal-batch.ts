@@ -14,6 +14,7 @@
 import type { Codec } from '../compression/codec.js';
 import { writeBatchHeader } from '../format/batch-header-writer.js';
 import { RECORD_BATCH_OVERHEAD, TRANSACTIONAL_FLAG_MASK } from '../format/record-batch-layout.js';
+import { copyBytes } from '../format/shared-copy.js';
 
 /** Everything {@link sealBatch} needs besides the memory: small numbers (and the codec). */
 export interface SealParams {
@@ -46,7 +47,7 @@ export function sealBatch(buf: Buffer, view: DataView, base: number, p: SealPara
   if (p.codec !== null && p.recordsLength > 0) {
     const compressed = p.codec.compress(buf.subarray(recordsStart, recordsStart + p.recordsLength), p.level);
     if (compressed.byteLength < p.recordsLength) {
-      buf.set(compressed, recordsStart);
+      copyBytes(buf, recordsStart, compressed);
       recordsBytes = compressed.byteLength;
       attributes |= p.codec.id;
     }
