@@ -12,7 +12,7 @@
  * And the rejected alternative for `none`: the pure-JS CRC32C (slicing-by-8) instead of the
  * native one (`@node-rs/crc32`) that `crc32c` picks when it loads.
  */
-import { codecFor, CompressionType, crc32cImplementation } from '@sluice/core';
+import { codecFor, CompressionType, crc32cBinding } from '@sluice/core';
 import type { Codec, CompressionName } from '@sluice/core';
 import { ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD, sealBatch } from '@sluice/core/internal';
 import { crc32cPure } from '../../../packages/core/src/format/crc32c.js';
@@ -147,7 +147,7 @@ export const benchmark: BenchSuite = {
       title: this.title,
       table,
       notes: [
-        `${buildBatch().recordCount} records per batch, ${uncompressed} B uncompressed. crc32c implementation in use: ${crc32cImplementation}.`,
+        `${buildBatch().recordCount} records per batch, ${uncompressed} B uncompressed. crc32c binding in use: ${crc32cBinding}.`,
         `Rejected: pure-JS CRC32C over the same ${crcEnd - ATTRIBUTES_OFFSET} B takes ${formatNs(pure.meanNs)} vs ${formatNs(none.meanNs)} for the whole seal with the native one.`,
         k === null ? `kafkajs columns skipped: kafkajs is not installed (${KAFKAJS_INSTALL_HINT}).` : `kafkajs ${k.version}: its time includes encoding the records (Record + RecordBatch), which Sluice did at append.`,
       ],

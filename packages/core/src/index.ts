@@ -85,7 +85,8 @@ export type {
   TimestampType,
 } from './format/record-batch-reader.js';
 export { readRecordBatches, peekBatchHeader, verifyBatchCrc } from './format/record-batch-reader.js';
-export { crc32c, crc32cImplementation } from './format/crc32c.js';
+export { crc32c, crc32cBinding, crc32cImplementation } from './format/crc32c.js';
+export type { Crc32cBinding } from './format/crc32c.js';
 
 // Sealing and compression
 export type { Sealer, SealJob, SealSpec } from './sealing/sealer.js';

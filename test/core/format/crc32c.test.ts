@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { crc32c, crc32cImplementation, crc32cPure } from '../../../packages/core/src/format/crc32c.js';
+import { crc32c, crc32cBinding, crc32cImplementation, crc32cPure } from '../../../packages/core/src/format/crc32c.js';
 
 const require = createRequire(import.meta.url);
 // kafkajs ships its own table-driven CRC32C (kafkajs/src/protocol/recordBatch/crc32C).
@@ -94,15 +94,39 @@ describe('crc32c', () => {
   });
 
   describe('crc32cImplementation', () => {
-    it("reports 'native' when @node-rs/crc32 loads, and then does not use the fallback", () => {
-      let nativeLoads = true;
-      try {
-        require('@node-rs/crc32');
-      } catch {
-        nativeLoads = false;
-      }
-      expect(crc32cImplementation).to.equal(nativeLoads ? 'native' : 'pure');
-      expect(crc32c === crc32cPure).to.equal(!nativeLoads);
+    it("reports 'native' when a native binding loads (sse4_crc32 first, with SSE4.2), and then does not use the fallback", () => {
+      const loads = (name: string): boolean => {
+        try {
+          const mod = require(name) as { hardware_support?: boolean };
+          return name !== 'sse4_crc32' || mod.hardware_support === true;
+        } catch {
+          return false;
+        }
+      };
+      const expected = loads('sse4_crc32') ? 'sse4_crc32' : loads('@node-rs/crc32') ? '@node-rs/crc32' : 'pure';
+      expect(crc32cBinding).to.equal(expected);
+      expect(crc32cImplementation).to.equal(expected === 'pure' ? 'pure' : 'native');
+      expect(crc32c === crc32cPure).to.equal(expected === 'pure');
+    });
+
+    it('gives the same CRCs through @node-rs/crc32 (SLUICE_CRC32C=node-rs): vectors, continuation, random data', function () {
+      this.timeout(20_000);
+      const script =
+        `const m = await import(${JSON.stringify(CRC32C_MODULE_URL)});` +
+        'const out = [m.crc32cBinding];' +
+        "out.push(m.crc32c(Buffer.from('123456789')), m.crc32c(new Uint8Array(32).fill(0xff)));" +
+        "const a = Buffer.from('hello, '), b = Buffer.from('kafka batches');" +
+        'out.push(m.crc32c(b, m.crc32c(a)) === m.crc32c(Buffer.concat([a, b])));' +
+        'let same = true; for (let n = 0; n < 3000; n += 7) { const d = Buffer.alloc(n); for (let i = 0; i < n; i++) d[i] = (i * 131 + n) & 255; if (m.crc32c(d) !== m.crc32cPure(d)) same = false; }' +
+        'out.push(same); console.log(JSON.stringify(out));';
+      const stdout = execFileSync(
+        process.execPath,
+        ['--conditions=source', '--import=tsx', '--input-type=module', '-e', script],
+        { env: { ...process.env, SLUICE_CRC32C: 'node-rs' }, encoding: 'utf8' },
+      );
+      const [binding, ...rest] = JSON.parse(stdout.trim()) as [string, ...unknown[]];
+      expect(binding).to.be.oneOf(['@node-rs/crc32', 'pure']);
+      expect(rest).to.deep.equal([0xe3069283, 0x62a8ab43, true, true]);
     });
 
     it("reports 'pure' and uses the fallback when SLUICE_CRC32C=pure", function () {
