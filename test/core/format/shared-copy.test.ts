@@ -6,7 +6,7 @@ describe('copyBytes()', () => {
   it('copies exactly like Uint8Array#set, into shared and private memory, at every alignment (property)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 3 * STAGED_COPY_MIN_BYTES }),
+        fc.integer({ min: 0, max: 4 * STAGED_COPY_MIN_BYTES }),
         fc.integer({ min: 0, max: 15 }),
         fc.integer({ min: 0, max: 64 }),
         fc.boolean(),
