@@ -92,7 +92,8 @@ export function createSluiceEngine(w: Workload, config: ProducerConfig, input: R
       }
     },
     metrics(): Record<string, unknown> {
-      return { ...producer.metrics(), cluster: network.stats(), sealer: sealer.constructor.name };
+      const stats = (sealer as { stats?: unknown }).stats;
+      return { ...producer.metrics(), cluster: network.stats(), sealer: sealer.constructor.name, ...(stats === undefined ? {} : { sealerStats: stats }) };
     },
   };
 }

@@ -121,6 +121,33 @@ describe('WorkerSealer', function () {
     expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
   });
 
+  it('caller-runs: with every worker busy and the backlog over maxBacklogBytes, the caller seals the oldest batches itself', async () => {
+    const busy = new WorkerSealer({ threads: 1, offloadPolicy: ALWAYS, maxGroupBatches: 1, maxBacklogBytes: 1 });
+    try {
+      const t = makeAccumulator({ compressionType: 'gzip', compressionGzipLevel: 9, bufferMemory: 512 * 1024 }, { sealer: busy });
+      const values: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const v = jsonValue(i, 110);
+        values.push(v.toString());
+        t.acc.append({ topic: 't', partition: i % 3 }, t.clock.nowMs(), null, v, null);
+      }
+      const batches = drainEverything(t);
+      const decoded = await sealedAndDecoded(batches);
+      const stats = busy.stats;
+      expect(stats.callerRunsBatches, 'sealed by the caller').to.be.greaterThan(0);
+      expect(stats.offloadedBatches, 'and by the worker').to.be.greaterThan(0);
+      expect(stats.callerRunsBatches + stats.offloadedBatches).to.equal(batches.length);
+      for (const partition of [0, 1, 2]) {
+        const got = decoded.flatMap((d, k) => (batches[k].partition === partition ? d.records.map((r) => r.value!.toString()) : []));
+        expect(got).to.deep.equal(values.filter((_, i) => i % 3 === partition));
+      }
+      completeSealed(batches, t);
+      expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('keeps uncompressed batches and groups below the threshold inline', async () => {
     const policy = new OffloadPolicy({ minGain: 1e9 });
     const small = new WorkerSealer({ threads: 1, offloadPolicy: policy });
