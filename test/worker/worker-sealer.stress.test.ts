@@ -12,7 +12,7 @@ import { SealFault } from '../../packages/worker/src/seal-messages.js';
 import type { SealFaultValue } from '../../packages/worker/src/seal-messages.js';
 import { WorkerSealer, kSealFaults } from '../../packages/worker/src/worker-sealer.js';
 import type { SealFaultPlan, WorkerSealerOptions, WorkerSealerStats } from '../../packages/worker/src/worker-sealer.js';
-import { makeAccumulator } from '../helpers/accumulator-factory.js';
+import { OffsetAssigner, makeAccumulator } from '../helpers/accumulator-factory.js';
 import type { TestAccumulator } from '../helpers/accumulator-factory.js';
 import { decodeWithKafkajs } from '../helpers/kafka-oracle.js';
 import { jsonValue } from '../helpers/sample-values.js';
@@ -127,6 +127,43 @@ describe('WorkerSealer faults', function () {
     completeSealed(batches, t);
     const outcomes = await Promise.all(promises);
     expect(outcomes.some((o) => o instanceof SealError)).to.equal(true);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+  });
+
+  it('a worker that exits while compressing a multi-slot (run) batch: it is sealed again, every slot returns', async () => {
+    const t = makeAccumulator({ compressionType: 'gzip', bufferMemory: 512 * 1024 }, { sealer });
+    const offsets = new OffsetAssigner();
+    let n = 0;
+    // Teach the ratio estimate (starts at 1.0, improves 0.005 per batch) until batches take runs.
+    let grown = false;
+    for (let round = 0; round < 80 && !grown; round++) {
+      for (let i = 0; i < 40; i++) t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, jsonValue(n++, 100), null);
+      for (const b of drainEverything(t)) {
+        await b.whenSealed();
+        if (b.capacityBytes > 1024) grown = true;
+        offsets.succeed(b, t.clock.nowMs());
+      }
+    }
+    expect(grown, 'the estimate grew batches to runs').to.equal(true);
+    const before = sealer.stats;
+    plan.fault = SealFault.EXIT_WHILE_COMPRESSING;
+    plan.tasks = 1;
+    plan.faultBatch = 0;
+    for (let i = 0; i < 60; i++) t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, jsonValue(n++, 100), null);
+    const batches = drainEverything(t);
+    expect(batches.some((b) => b.capacityBytes > 1024 && b.slot.isPooled), 'run batches in the faulted round').to.equal(true);
+    for (const b of batches) await b.whenSealed();
+    expect(sealer.stats.retriedBatches - before.retriedBatches).to.be.at.least(1);
+    expect(sealer.stats.failedBatches - before.failedBatches).to.equal(0);
+    for (const b of batches) {
+      expect(b.isSealed).to.equal(true);
+      expect((await decodeWithKafkajs(b.sealedBytes())).crcOk).to.equal(true);
+      offsets.succeed(b, t.clock.nowMs());
+    }
+    for (const b of drainEverything(t)) {
+      await b.whenSealed();
+      offsets.succeed(b, t.clock.nowMs());
+    }
     expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
   });
 
