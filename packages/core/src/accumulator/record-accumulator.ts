@@ -930,8 +930,8 @@ export class RecordAccumulator {
    * partitions only then, so that it leaves no half-filled batch behind (KIP-794).
    */
   lastBatchFull(tp: TopicPartition): boolean {
-    const last = this.#batches.get(tp.topic)?.[tp.partition]?.peekLast();
-    return last === undefined || last.isClosed;
+    const deque = this.#batches.get(tp.topic)?.[tp.partition];
+    return deque === undefined || this.lastBatchFullOf(deque);
   }
 
   /** Partitions that currently hold undrained batches. */
