@@ -26,7 +26,7 @@ import { codecFor } from '../compression/codecs.js';
 import { CompressionRatioEstimator, MAX_COMPRESSED_BATCH_SLOTS, compressedBatchAllocationBytes } from '../compression/compression-ratio-estimator.js';
 import type { ProducerConfig, ProducerConfigInput } from '../config.js';
 import { resolveConfig } from '../config.js';
-import { AbortedError, ClosedError, IllegalStateError, InvalidRecordError, RecordTooLargeError, SealError } from '../errors.js';
+import { AbortedError, ClosedError, ConfigError, IllegalStateError, InvalidRecordError, RecordTooLargeError, SealError } from '../errors.js';
 import { CompressionType } from '../format/compression-type.js';
 import type { CompressionId } from '../format/compression-type.js';
 import type { RecordData, RecordHeader } from '../format/record-data.js';
@@ -225,6 +225,13 @@ export class RecordAccumulator {
     this.pool =
       options.pool ??
       new BufferPool({ totalMemoryBytes: this.config.bufferMemory, poolableSizeBytes: this.config.batchSize, clock: this.#clock });
+    if (this.pool.poolableSize !== this.config.batchSize) {
+      // A slot is a batch (Kafka's poolable size is batch.size): any other size would make
+      // every batch a non-pooled buffer, or waste most of each slot.
+      throw new ConfigError(
+        `the shared buffer pool's slot size is ${this.pool.poolableSize} bytes but batch.size is ${this.config.batchSize}: they must be equal`,
+      );
+    }
     this.#sealer = options.sealer ?? new InlineSealer(options.resolveCodec ?? codecFor);
     this.#splitCodecs = options.resolveCodec ?? codecFor;
     this.#listener = options.batchListener ?? null;
@@ -414,11 +421,13 @@ export class RecordAccumulator {
       return ABORT_FOR_NEW_BATCH;
     }
     const upper = estimateSizeInBytesUpperBound(keyLength, valueLength, headersSize);
-    if (upper > this.config.maxRequestSize || upper > this.config.bufferMemory) {
+    if (upper > this.config.maxRequestSize || upper > this.pool.totalMemory) {
       throw new RecordTooLargeError(
         upper,
         `record for ${deque.topic}-${deque.partition} is ${upper} bytes when serialized, larger than ` +
-          (upper > this.config.maxRequestSize ? `max.request.size=${this.config.maxRequestSize}` : `buffer.memory=${this.config.bufferMemory}`),
+          (upper > this.config.maxRequestSize
+            ? `max.request.size=${this.config.maxRequestSize}`
+            : `the buffer pool's ${this.pool.totalMemory} bytes (buffer.memory=${this.config.bufferMemory})`),
       );
     }
     let size = Math.max(this.#batchAllocationBytes(deque.topic), upper);
