@@ -116,6 +116,23 @@ describe('record-writer', () => {
       }
     });
 
+    it('encodes any string exactly as UTF-8 (ASCII fast path, Latin-1 range, surrogates; one- and two-byte V8 strings)', () => {
+      const latin1Range = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+      const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 120 });
+      fc.assert(
+        fc.property(fc.oneof(ascii, latin1Range, fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 40 })), (s) => {
+          // The same ASCII text as a two-byte V8 string: sliced out of one holding a non-Latin-1 character.
+          const twoByte = ('\u4e2d' + s).slice(1);
+          for (const v of [s, twoByte]) {
+            expect(hexOf({ offsetDelta: 1, timestampDelta: 2, key: v, value: v, headers: [{ key: v, value: v }] })).to.equal(
+              hexOf({ offsetDelta: 1, timestampDelta: 2, key: Buffer.from(v), value: Buffer.from(v), headers: [{ key: v, value: Buffer.from(v) }] }),
+            );
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('writes multi-byte UTF-8 lengths in bytes, not UTF-16 units', () => {
       const bytes = encode({ offsetDelta: 0, timestampDelta: 0, key: '🚀', value: 'ключ', headers: null }).bytes;
       // key: length 4 (zigzag 08) then f0 9f 9a 80; value: length 8 (zigzag 10) then Cyrillic
