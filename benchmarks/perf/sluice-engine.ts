@@ -8,24 +8,14 @@
  * No allocation per record on this side: one mutable record object is reused for every
  * send (the producer reads it during the call and only keeps it when the send waits, and
  * the loop awaits that before the next record), and the partition the producer chose is
- * read back from a partitioner that remembers its last answer.
+ * read back from `producer.lastPartition`.
  */
 import { DefaultPartitioner, InMemoryCluster, Producer } from '@sluice/core';
-import type { ClusterView, ProducerConfig, ProducerRecord } from '@sluice/core';
+import type { ProducerConfig, ProducerRecord } from '@sluice/core';
 import { createSealer } from '@sluice/worker';
 import type { LatencyTracker, PerfEngine } from './perf-run.js';
 import type { Workload } from './workload.js';
 import { mulberry32 } from './workload.js';
-
-/** Kafka's default partitioner, remembering the partition of its last answer. */
-class RecordingPartitioner extends DefaultPartitioner {
-  last = -1;
-  override partition(topic: string, key: Uint8Array | string | null, recordSizeBytes: number, cluster: ClusterView): number {
-    const p = super.partition(topic, key, recordSizeBytes, cluster);
-    this.last = p;
-    return p;
-  }
-}
 
 /** The record object reused for every send. */
 interface MutableRecord {
@@ -49,7 +39,7 @@ export function createSluiceEngine(w: Workload, config: ProducerConfig, input: R
   });
   const seededUniform = mulberry32(w.seed ^ 0x9a71);
   const random = (): number => seededUniform() / 4294967296;
-  const partitioner = new RecordingPartitioner({ batchSizeBytes: config.batchSize, random });
+  const partitioner = new DefaultPartitioner({ batchSizeBytes: config.batchSize, random });
   const sealer = createSealer(input);
   const onBatchDone = tracker.onBatchDone;
   const producer = new Producer({
@@ -71,12 +61,12 @@ export function createSluiceEngine(w: Workload, config: ProducerConfig, input: R
       record.value = values[poolIndex];
       record.timestamp = timestampMs;
       const wait = producer.send(rec, null);
-      if (wait === undefined) return partitioner.last;
+      if (wait === undefined) return producer.lastPartition;
       // The wait resolves with the error that ended it (buffer exhausted, closed): rethrow so
       // the run counts the record as failed instead of losing it.
       return wait.then((err) => {
         if (err !== null) throw err;
-        return partitioner.last;
+        return producer.lastPartition;
       });
     },
     flush(): void {

@@ -5,6 +5,8 @@ import { InMemoryCluster } from '../../packages/core/src/embedded/in-memory-clus
 import { BufferExhaustedError, ClosedError, ConfigError, InvalidRecordError, RecordTooLargeError, TimeoutError } from '../../packages/core/src/errors.js';
 import { murmur2, toPositive } from '../../packages/core/src/partitioner/murmur2.js';
 import { Producer } from '../../packages/core/src/producer.js';
+import { DefaultPartitioner } from '../../packages/core/src/partitioner/default-partitioner.js';
+import type { ClusterView } from '../../packages/core/src/cluster/cluster.js';
 import { idValue, logIds, makeSim, paddedValue, track } from './sender/sender-harness.js';
 
 function activeTimers(): number {
@@ -76,6 +78,29 @@ describe('Producer', () => {
       expect(() => sim.producer.send({ topic: 's', partition: 3, value: 'c' }, null)).to.throw(InvalidRecordError, /3 partition/);
       sim.cluster.cluster.setTopic('s', [0, 1]);
       expect(() => sim.producer.send({ topic: 's', partition: 2, value: 'c' }, null)).to.throw(InvalidRecordError, /2 partition/);
+    });
+
+    it('asks a DefaultPartitioner subclass that overrides partition() for every unkeyed record, and reports lastPartition', async () => {
+      class EveryOther extends DefaultPartitioner {
+        calls = 0;
+        override partition(topic: string, key: Uint8Array | string | null, size: number, cluster: ClusterView): number {
+          this.calls++;
+          return key === null ? this.calls % 2 : super.partition(topic, key, size, cluster);
+        }
+      }
+      const partitioner = new EveryOther();
+      const sim = makeSim({ producer: { partitioner }, config: { lingerMs: 1000, bufferMemory: 1 << 20 } });
+      expect(sim.producer.lastPartition).to.equal(-1);
+      const seen: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        sim.producer.send({ topic: 't', value: 'v' }, null);
+        seen.push(sim.producer.lastPartition);
+      }
+      expect(partitioner.calls).to.equal(6);
+      expect(seen).to.deep.equal([1, 0, 1, 0, 1, 0]);
+      sim.producer.send({ topic: 't', partition: 2, value: 'v' }, null);
+      expect(sim.producer.lastPartition).to.equal(2);
+      await sim.settle(sim.producer.flush());
     });
 
     it('takes headers as an object too', async () => {

@@ -150,6 +150,9 @@ export class Producer {
   readonly #scheduler: Scheduler;
   readonly #partitioner: Partitioner;
   readonly #sticky: DefaultPartitioner | null;
+  /** Whether unkeyed records may use the cached sticky partition (see the constructor). */
+  readonly #stickyCache: boolean;
+  #lastPartition = -1;
   readonly #ownsNetwork: boolean;
   readonly #metadataWaits = new Map<string, Promise<void>>();
   readonly #topicPartitions = new Map<string, TopicPartition[]>();
@@ -194,6 +197,9 @@ export class Producer {
     });
     this.#partitioner = options.partitioner ?? new DefaultPartitioner({ batchSizeBytes: this.config.batchSize, random: options.random });
     this.#sticky = this.#partitioner instanceof DefaultPartitioner ? this.#partitioner : null;
+    // The cached sticky path stands in for `partition()`: only when that is Kafka's own (a
+    // subclass overriding it is asked for every record, as before).
+    this.#stickyCache = this.#sticky !== null && this.#sticky.partition === DefaultPartitioner.prototype.partition;
   }
 
   /**
@@ -256,6 +262,15 @@ export class Producer {
     return this.sender.metrics.snapshot();
   }
 
+  /**
+   * The partition chosen for the last record `send` took (-1 before any): what a tool that
+   * sends without per-record callbacks (the perf harness) needs to account a record.
+   * Set when the partition is chosen, so it also holds for a send that waits for memory.
+   */
+  get lastPartition(): number {
+    return this.#lastPartition;
+  }
+
   // ------------------------------------------------------------------ internals
 
   #append(
@@ -286,7 +301,7 @@ export class Producer {
         throw new InvalidRecordError('partition', `is ${partition}, but topic ${topic} has ${count} partition(s) [0..${count - 1}]`);
       }
     } else if (sticky) {
-      if (t !== null && t.sticky !== null && t.sticky.partition === t.checkedPartition) {
+      if (t !== null && this.#stickyCache && t.sticky !== null && t.sticky.partition === t.checkedPartition) {
         // Same sticky partition, leader checked under this cluster version: nothing to look up.
         partition = t.checkedPartition;
       } else {
@@ -300,6 +315,7 @@ export class Producer {
       partition = this.#partitioner.partition(topic, key, 0, cluster);
     }
     if (partition === UNKNOWN_PARTITION) return this.#appendAfterMetadata(topic, record, completion);
+    this.#lastPartition = partition;
     const headers = toHeaders(record.headers);
     let handle: PartitionHandle | null = null;
     if (t !== null && typeof partition === 'number' && partition >= 0 && partition < t.count && Number.isInteger(partition)) {
