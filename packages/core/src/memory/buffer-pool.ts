@@ -279,13 +279,10 @@ export class BufferPool {
     if (slotsNeeded > MAX_RUN_SLOTS) {
       throw new RangeError(`tryAllocateRun: ${sizeBytes} bytes need ${slotsNeeded} slots, more than a run's ${MAX_RUN_SLOTS}`);
     }
+    if (slotsNeeded === 1) return this.tryAllocate(sizeBytes); // a run of one is a slot
     this.#throwIfClosed(sizeBytes);
     if (this.#waiters.length !== 0) return null;
     if (!this.#reserveExactly(slotsNeeded)) return null;
-    if (slotsNeeded === 1) {
-      const index = this.#claimReservedSlot();
-      return this.#pooledSlot(index, Atomics.load(this.#control, this.#stateIndex + index));
-    }
     const first = this.#claimRun(slotsNeeded);
     if (first < 0) {
       // No k adjacent free bits: give the reservation back, and wake anyone whose reserve
