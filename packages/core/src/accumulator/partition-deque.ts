@@ -27,8 +27,10 @@ export class PartitionDeque implements PartitionHandle {
   timerAtMs = -1;
   /** Bumped when the head's timer changes, so stale heap entries are skipped (lazy deletion). */
   timerGeneration = 0;
-  /** Whether the partition is in the ready set's `sendable` set. */
-  sendable = false;
+  /** Position in the accumulator's `#nonEmpty` set; -1 when not in it (see `IndexedSet`). */
+  nonEmptyIndex = -1;
+  /** Position in the accumulator's `#sendable` set; -1 when not in it. */
+  sendableIndex = -1;
 
   /** The accumulator the queue belongs to (handles are checked against it). */
   readonly owner: object | null;
@@ -51,6 +53,11 @@ export class PartitionDeque implements PartitionHandle {
 
   get size(): number {
     return this.batches.length;
+  }
+
+  /** Whether the partition is in the ready set's `sendable` set. */
+  get sendable(): boolean {
+    return this.sendableIndex >= 0;
   }
 
   /**

@@ -92,6 +92,8 @@ export class ProducerBatch implements SealJob {
   sizeBytes = 0;
   /** Why the batch failed, once it has. */
   finalError: Error | null = null;
+  /** Position in the accumulator's set of incomplete batches; -1 when not in it (see `IndexedSet`). */
+  incompleteIndex = -1;
   /**
    * The batches this one was split into after MESSAGE_TOO_LARGE ({@link retireAsSplit}); null
    * when it was not split. A split batch is final (state FAILED, `finalError` null) but

@@ -22,6 +22,8 @@ import { NO_LEADER } from '../cluster/cluster.js';
 import type { TopicPartition } from '../cluster/topic-partition.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { IndexedSet } from '../collections/indexed-set.js';
+import type { IndexSlot } from '../collections/indexed-set.js';
 import { codecFor } from '../compression/codecs.js';
 import { CompressionRatioEstimator, MAX_COMPRESSED_BATCH_SLOTS, compressedBatchAllocationBytes } from '../compression/compression-ratio-estimator.js';
 import type { ProducerConfig, ProducerConfigInput } from '../config.js';
@@ -140,6 +142,18 @@ const ABORT_FOR_NEW_BATCH: RecordAppendResult = Object.freeze({
 });
 
 const INT32_MAX = 2147483647;
+const NON_EMPTY_SLOT: IndexSlot<PartitionDeque> = {
+  get: (d) => d.nonEmptyIndex,
+  set: (d, i) => void (d.nonEmptyIndex = i),
+};
+const SENDABLE_SLOT: IndexSlot<PartitionDeque> = {
+  get: (d) => d.sendableIndex,
+  set: (d, i) => void (d.sendableIndex = i),
+};
+const INCOMPLETE_SLOT: IndexSlot<ProducerBatch> = {
+  get: (b) => b.incompleteIndex,
+  set: (b, i) => void (b.incompleteIndex = i),
+};
 const MAX_TOPIC_LENGTH = 249;
 
 /** Heap (non-pool) memory of a split batch: nothing to give back, the GC frees it. */
@@ -196,12 +210,13 @@ export class RecordAccumulator {
 
   /** topic → deques by partition (Kafka `batches`). */
   readonly #batches = new Map<string, PartitionDeque[]>();
-  readonly #nonEmpty = new Set<PartitionDeque>();
-  readonly #sendable = new Set<PartitionDeque>();
+  // IndexedSet, not Set: these churn per batch for the producer's lifetime (see indexed-set.ts).
+  readonly #nonEmpty = new IndexedSet<PartitionDeque>(NON_EMPTY_SLOT);
+  readonly #sendable = new IndexedSet<PartitionDeque>(SENDABLE_SLOT);
   readonly #timers = new TimerHeap();
   #newlyNonEmpty: PartitionDeque[] = [];
   /** Every batch created and not yet final (Kafka `IncompleteBatches`). */
-  readonly #incomplete = new Set<ProducerBatch>();
+  readonly #incomplete = new IndexedSet<ProducerBatch>(INCOMPLETE_SLOT);
   #flushesInProgress = 0;
   #closed = false;
   #producerIdAndEpoch: ProducerIdAndEpoch | null = null;
@@ -573,18 +588,12 @@ export class RecordAccumulator {
   // ------------------------------------------------------------------ ready-set bookkeeping
 
   #markSendable(deque: PartitionDeque): void {
-    if (!deque.sendable) {
-      deque.sendable = true;
-      this.#sendable.add(deque);
-    }
+    this.#sendable.add(deque);
     this.#timers.cancel(deque);
   }
 
   #unmarkSendable(deque: PartitionDeque): void {
-    if (deque.sendable) {
-      deque.sendable = false;
-      this.#sendable.delete(deque);
-    }
+    this.#sendable.delete(deque);
   }
 
   #scheduleLinger(deque: PartitionDeque, head: ProducerBatch, nowMs: number): void {
@@ -945,7 +954,7 @@ export class RecordAccumulator {
 
   /** Partitions that currently hold undrained batches. */
   partitionsWithBatches(): TopicPartition[] {
-    return [...this.#nonEmpty].map((d) => ({ topic: d.topic, partition: d.partition }));
+    return this.#nonEmpty.toArray().map((d) => ({ topic: d.topic, partition: d.partition }));
   }
 
   /**
@@ -1011,7 +1020,7 @@ export class RecordAccumulator {
    */
   async awaitFlushCompletion(): Promise<void> {
     try {
-      await Promise.all([...this.#incomplete].map((b) => b.whenDone()));
+      await Promise.all(this.#incomplete.toArray().map((b) => b.whenDone()));
     } finally {
       this.#flushesInProgress--;
     }
@@ -1043,7 +1052,7 @@ export class RecordAccumulator {
     for (const d of this.#nonEmpty) {
       if (d.batches.length > 0) touched.add(d);
     }
-    const all = [...this.#incomplete];
+    const all = this.#incomplete.toArray();
     for (const d of touched) d.batches.length = 0;
     for (const d of touched) this.#onHeadChanged(d, nowMs);
     for (const batch of all) batch.done(-1, -1, error);

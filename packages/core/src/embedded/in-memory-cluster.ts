@@ -68,6 +68,8 @@
  * injected errors), quotas, log retention, per-record validation (INVALID_RECORD from
  * `LogValidator`, timestamps).
  */
+import { IndexedSet } from '../collections/indexed-set.js';
+import type { IndexSlot } from '../collections/indexed-set.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import { systemScheduler } from '../clock.js';
@@ -193,12 +195,20 @@ interface PendingRequest {
   step: TimerHandle | null;
   /** The request-timeout timer, armed only once the answer is known to come too late. */
   deadline: TimerHandle | null;
+  /** Position in its broker's `inFlight`; -1 when not in it. */
+  index: number;
 }
+
+const PENDING_SLOT: IndexSlot<PendingRequest> = {
+  get: (p) => p.index,
+  set: (p, i) => void (p.index = i),
+};
 
 interface BrokerState {
   readonly id: number;
   down: boolean;
-  readonly inFlight: Set<PendingRequest>;
+  /** An IndexedSet, not a Set: it churns per request (see indexed-set.ts). */
+  readonly inFlight: IndexedSet<PendingRequest>;
   /** Injected timeouts, oldest first: whether each is appended before the answer is lost. */
   readonly timeouts: boolean[];
   /** Requests on their way to the broker, and answers on their way back: each in order. */
@@ -323,7 +333,7 @@ export class InMemoryCluster implements NetworkClient {
       if (this.#brokers.has(id)) throw new RangeError(`InMemoryCluster: duplicate broker id ${id}`);
       const now = (): number => this.#scheduler.nowMs();
       const later = (fn: () => void, delayMs: number): unknown => this.#later(fn, delayMs);
-      this.#brokers.set(id, { id, down: false, inFlight: new Set(), timeouts: [], arrivals: new Lane(now, later), responses: new Lane(now, later) });
+      this.#brokers.set(id, { id, down: false, inFlight: new IndexedSet(PENDING_SLOT), timeouts: [], arrivals: new Lane(now, later), responses: new Lane(now, later) });
     }
     this.#brokerIds = ids.sort((a, b) => a - b);
     this.#scheduler = options.scheduler ?? systemScheduler;
@@ -405,7 +415,7 @@ export class InMemoryCluster implements NetworkClient {
     if (broker.down === down) return;
     broker.down = down;
     if (!down) return;
-    for (const p of [...broker.inFlight]) {
+    for (const p of broker.inFlight.toArray()) {
       this.#fail(p, brokerErrorFor(KafkaErrors.NETWORK_EXCEPTION.code, `node ${nodeId} went down with the request in flight (${p.request.partitions.length} partitions)`));
     }
   }
@@ -549,7 +559,7 @@ export class InMemoryCluster implements NetworkClient {
       const timeoutMs = request.timeoutMs > 0 && Number.isFinite(request.timeoutMs) ? request.timeoutMs : DEFAULT_TIMEOUT_MS;
       const sentAtMs = this.#scheduler.nowMs();
       const latencyMs = this.#latencyOf(request.nodeId); // may throw: before anything is in flight
-      const p: PendingRequest = { request, resolve, reject, sentAtMs, timeoutMs, settled: false, step: null, deadline: null };
+      const p: PendingRequest = { request, resolve, reject, sentAtMs, timeoutMs, settled: false, step: null, deadline: null, index: -1 };
       broker.inFlight.add(p);
       if (broker.down) {
         p.step = this.#later(() => this.#fail(p, this.#downError(request.nodeId)), latencyMs);
@@ -601,7 +611,7 @@ export class InMemoryCluster implements NetworkClient {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     for (const broker of this.#brokers.values()) {
-      for (const p of [...broker.inFlight]) {
+      for (const p of broker.inFlight.toArray()) {
         this.#fail(p, new ClosedError(`InMemoryCluster closed with a produce request to node ${broker.id} in flight (${p.request.partitions.length} partitions)`));
       }
     }

@@ -12,6 +12,8 @@
  * only when the clock reaches the earliest deadline, kept as requests come and go.
  */
 import type { ProducerBatch } from '../accumulator/producer-batch.js';
+import { IndexedSet } from '../collections/indexed-set.js';
+import type { IndexSlot } from '../collections/indexed-set.js';
 
 /** One produce request the sender has drained batches for and not yet seen settle. */
 export interface InFlightRequest {
@@ -26,11 +28,20 @@ export interface InFlightRequest {
   readonly drainedMs: number;
   /** When the request was handed to the network; -1 while its batches are being sealed. */
   sentMs: number;
+  /** Position in {@link InFlightRequests}; -1 when not registered (see `IndexedSet`). */
+  index: number;
 }
+
+const REQUEST_SLOT: IndexSlot<InFlightRequest> = {
+  get: (r) => r.index,
+  set: (r, i) => void (r.index = i),
+};
 
 /** In-flight produce requests, by node. */
 export class InFlightRequests {
-  readonly #requests = new Set<InFlightRequest>();
+  // An IndexedSet, not a Set, and counts that stay at 0 instead of being deleted: both churn
+  // per request for the producer's lifetime (see indexed-set.ts).
+  readonly #requests = new IndexedSet<InFlightRequest>(REQUEST_SLOT);
   readonly #perNode = new Map<number, number>();
   /** Lower bound of the earliest `createdMs + deliveryTimeoutMs` of a batch in a request. */
   #nextExpiryMs = Infinity;
@@ -54,9 +65,7 @@ export class InFlightRequests {
   /** Unregisters a request whose network promise settled (or that was never sent). */
   remove(request: InFlightRequest): void {
     if (!this.#requests.delete(request)) return;
-    const n = (this.#perNode.get(request.nodeId) ?? 1) - 1;
-    if (n === 0) this.#perNode.delete(request.nodeId);
-    else this.#perNode.set(request.nodeId, n);
+    this.#perNode.set(request.nodeId, (this.#perNode.get(request.nodeId) ?? 1) - 1);
     if (this.#requests.size === 0) this.#nextExpiryMs = Infinity;
   }
 
@@ -72,7 +81,7 @@ export class InFlightRequests {
 
   /** Every registered request (a snapshot). */
   all(): InFlightRequest[] {
-    return [...this.#requests];
+    return this.#requests.toArray();
   }
 
   /** When {@link expiredBatches} may next find something; Infinity when nothing is in flight. */

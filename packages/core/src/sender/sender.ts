@@ -396,7 +396,7 @@ export class Sender {
   // ------------------------------------------------------------------ sending
 
   #sendBatches(nodeId: number, batches: ProducerBatch[], nowMs: number): void {
-    const request: InFlightRequest = { id: this.#nextRequestId++, nodeId, batches, sent: [], drainedMs: nowMs, sentMs: -1 };
+    const request: InFlightRequest = { id: this.#nextRequestId++, nodeId, batches, sent: [], drainedMs: nowMs, sentMs: -1, index: -1 };
     this.#inFlight.add(request);
     let sealing = false;
     for (const b of batches) {
