@@ -10,7 +10,7 @@
  * over the same native library Sluice uses) — kafkajs's cost includes encoding the records,
  * which Sluice paid at append time (see `accumulator/append`).
  * And the rejected alternative for `none`: the pure-JS CRC32C (slicing-by-8) instead of the
- * native one (`@node-rs/crc32`) that `crc32c` picks when it loads.
+ * native binding that `crc32c` picks when one loads (`crc32cBinding` names it).
  */
 import { codecFor, CompressionType, crc32cBinding } from '@sluice/core';
 import type { Codec, CompressionName } from '@sluice/core';
