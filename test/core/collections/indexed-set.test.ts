@@ -144,6 +144,21 @@ describe('IndexedSet', () => {
     expect(ids(s)).to.deep.equal(live.map((x) => x.id));
   });
 
+  it('keeps holes at most max(members, slack) when most members leave from the middle', () => {
+    const s = new IndexedSet<Item>(SLOT);
+    const items = Array.from({ length: 1000 }, (_, i) => new Item(i));
+    for (const x of items) s.add(x);
+    for (let i = 1; i < 999; i++) {
+      if (i % 10 === 0) continue; // keep every tenth, and the first and last
+      s.delete(items[i]);
+      expect(s.usedSlots, `after deleting ${i}`).to.be.at.most(s.size + Math.max(s.size, COMPACT_SLACK));
+    }
+    expect(ids(s)).to.deep.equal(items.filter((x) => x.id === 0 || x.id === 999 || x.id % 10 === 0).map((x) => x.id));
+    // Compaction moved members and rewrote their indices: still increasing in insertion order.
+    const indices = s.toArray().map((x) => x.index);
+    expect(indices.every((v, i) => v >= 0 && (i === 0 || v > indices[i - 1]))).to.equal(true);
+  });
+
   it('promotes nothing under churn once its own array is old: old space does not grow while members come and go', function () {
     this.timeout(20_000);
     v8.setFlagsFromString('--expose-gc');

@@ -23,7 +23,7 @@
  * outnumber the members. The backing array is reused; nothing is allocated in steady state
  * and a deleted member is referenced from nowhere. All operations are O(1) amortized;
  * iteration visits members in insertion order and costs O(members + holes), with holes kept
- * at most members + {@link COMPACT_SLACK}.
+ * at most max(members, {@link COMPACT_SLACK}) outside iterations.
  *
  * Iteration sees members added during it and skips members deleted during it (as a `Set`
  * does); compaction waits until no iteration is open.
@@ -37,7 +37,7 @@ export interface IndexSlot<T> {
   set(item: T, index: number): void;
 }
 
-/** Holes tolerated beyond the member count before compaction. */
+/** Holes always tolerated: compaction waits for more holes than this and than members. */
 export const COMPACT_SLACK = 32;
 
 /** An insertion-ordered set whose members store their own index (see the file comment). */
@@ -60,7 +60,7 @@ export class IndexedSet<T extends object> {
     return this.#size;
   }
 
-  /** Slots in use, holes included: at most `size` + max(`size`, COMPACT_SLACK) + 1 outside iterations. */
+  /** Slots in use, holes included: at most `size` + max(`size`, COMPACT_SLACK) outside iterations. */
   get usedSlots(): number {
     return this.#end;
   }
@@ -75,7 +75,6 @@ export class IndexedSet<T extends object> {
    */
   add(item: T): boolean {
     if (this.#slot.get(item) >= 0) return false;
-    if (this.#end - this.#size > this.#size + COMPACT_SLACK) this.#compact();
     const index = this.#end++;
     if (index < this.#items.length) this.#items[index] = item;
     else this.#items.push(item);
@@ -96,16 +95,7 @@ export class IndexedSet<T extends object> {
     items[index] = null;
     this.#slot.set(item, -1);
     this.#size--;
-    if (this.#iterating === 0) {
-      if (this.#size === 0) this.#end = 0;
-      else if (index === this.#end - 1) {
-        let end = index;
-        while (end > 0 && items[end - 1] === null) end--;
-        this.#end = end;
-      } else if (this.#end - this.#size > 2 * this.#size + COMPACT_SLACK) {
-        this.#compact();
-      }
-    }
+    if (this.#iterating === 0) this.#squeeze();
     return true;
   }
 
@@ -120,7 +110,7 @@ export class IndexedSet<T extends object> {
       }
     }
     this.#size = 0;
-    if (this.#iterating === 0) this.#end = 0;
+    if (this.#iterating === 0) this.#squeeze();
   }
 
   /** The members in insertion order, as a new array. */
@@ -143,23 +133,26 @@ export class IndexedSet<T extends object> {
         if (item !== null) yield item;
       }
     } finally {
-      if (--this.#iterating === 0) this.#afterIteration();
+      if (--this.#iterating === 0) this.#squeeze();
     }
   }
 
-  /** Squeezes out the holes left while iterations were open. */
-  #afterIteration(): void {
-    if (this.#size === 0) {
-      for (let i = 0; i < this.#end; i++) this.#items[i] = null;
-      this.#end = 0;
-    } else if (this.#end - this.#size > this.#size + COMPACT_SLACK) {
-      this.#compact();
-    }
+  /**
+   * Restores the bound on holes (never while iterating): drops trailing holes, and compacts
+   * once holes outnumber both the members and COMPACT_SLACK. Amortized O(1): a compaction
+   * moves at most as many members as there are holes that triggered it.
+   */
+  #squeeze(): void {
+    const items = this.#items;
+    let end = this.#end;
+    while (end > 0 && items[end - 1] === null) end--;
+    this.#end = end;
+    const holes = end - this.#size;
+    if (holes > this.#size && holes > COMPACT_SLACK) this.#compact();
   }
 
-  /** Moves the members to the front, in order, updating their indices; never while iterating. */
+  /** Moves the members to the front, in order, updating their indices. */
   #compact(): void {
-    if (this.#iterating > 0) return;
     const items = this.#items;
     let to = 0;
     for (let from = 0; from < this.#end; from++) {
