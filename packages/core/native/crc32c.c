@@ -168,22 +168,20 @@ static napi_value js_crc32c(napi_env env, napi_callback_info info) {
       return throw_type_error(env, "crc32c(data, initial?): initial must be a number");
     }
   }
-  uint32_t result = initial;
 #ifdef SLUICE_CRC_X86
   if (!hardware) {
     napi_throw_error(env, NULL, "crc32c: this CPU has no SSE4.2 (check `supported` before calling)");
     return NULL;
   }
-  result = ~crc32c_raw(~initial, (const uint8_t *)data, length);
+  napi_value out;
+  napi_create_uint32(env, ~crc32c_raw(~initial, (const uint8_t *)data, length), &out);
+  return out;
 #else
   (void)data;
   (void)length;
   napi_throw_error(env, NULL, "crc32c: not built for this platform (check `supported` before calling)");
   return NULL;
 #endif
-  napi_value out;
-  napi_create_uint32(env, result, &out);
-  return out;
 }
 
 NAPI_MODULE_INIT() {
