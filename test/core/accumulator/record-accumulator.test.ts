@@ -433,6 +433,26 @@ describe('RecordAccumulator', () => {
       expect(again.baseSequence).to.equal(0);
       expect(t.acc.sequenceFor(T0)).to.equal(5);
     });
+
+    it('wraps sequences after 2^31 - 1 and keeps re-enqueued batches in sequence order across the wrap', () => {
+      const t = makeAccumulator({ lingerMs: 0 });
+      t.acc.setProducerIdAndEpoch({ producerId: 42, epoch: 0 });
+      t.acc.resetSequence(T0, 2147483647 - 2);
+      for (let i = 0; i < 3; i++) t.acc.append(T0, 1, null, 'v');
+      const [a] = drainAll(t);
+      for (let i = 0; i < 2; i++) t.acc.append(T0, 1, null, 'v');
+      const [b] = drainAll(t);
+      expect([a.baseSequence, b.baseSequence]).to.deep.equal([2147483645, 0]);
+      expect(t.acc.sequenceFor(T0)).to.equal(2);
+      // Both fail and come back, the later one first: the queue must still read a, b.
+      for (const x of [a, b]) {
+        x.markInFlight(t.clock.nowMs());
+        x.releaseNetworkHold();
+      }
+      t.acc.reenqueue(b, t.clock.nowMs());
+      t.acc.reenqueue(a, t.clock.nowMs());
+      expect(t.acc.batchesFor(T0)).to.deep.equal([a, b]);
+    });
   });
 
   describe('abortIncompleteBatches()', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { ProducerBatch } from '../../../packages/core/src/accumulator/producer-batch.js';
 import { resolveConfig } from '../../../packages/core/src/config.js';
 import { ConfigError } from '../../../packages/core/src/errors.js';
-import { IdempotenceManager, MAX_PRODUCER_EPOCH, incrementSequence, resolveIdempotence } from '../../../packages/core/src/sender/idempotence.js';
+import { IdempotenceManager, MAX_PRODUCER_EPOCH, resolveIdempotence } from '../../../packages/core/src/sender/idempotence.js';
 import { KafkaErrors } from '../../../packages/core/src/sender/kafka-errors.js';
 import { makeAccumulator } from '../../helpers/accumulator-factory.js';
 
@@ -64,14 +64,6 @@ describe('idempotence', () => {
         const explicit = { ...bad, 'enable.idempotence': true };
         expect(() => resolveIdempotence(resolveConfig(explicit), explicit), JSON.stringify(bad)).to.throw(ConfigError, /enable\.idempotence=true conflicts/);
       }
-    });
-  });
-
-  describe('incrementSequence()', () => {
-    it('wraps after 2^31 - 1 to 0 (Kafka DefaultRecordBatch.incrementSequence)', () => {
-      expect(incrementSequence(5, 3)).to.equal(8);
-      expect(incrementSequence(2147483647, 1)).to.equal(0);
-      expect(incrementSequence(2147483646, 3)).to.equal(1);
     });
   });
 

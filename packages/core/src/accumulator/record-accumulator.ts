@@ -35,6 +35,7 @@ import type { RecordData, RecordHeader } from '../format/record-data.js';
 import { estimateSizeInBytesUpperBound, sizeOfHeaders } from '../format/record-writer.js';
 import { RECORD_BATCH_OVERHEAD } from '../format/record-batch-layout.js';
 import { readRecordBatches } from '../format/record-batch-reader.js';
+import { incrementSequence, sequenceAfter } from '../format/sequence-number.js';
 import { SlotState, packSlotWord } from '../memory/pool-layout.js';
 import { BufferPool, MAX_RUN_SLOTS } from '../memory/buffer-pool.js';
 import { PoolSlot } from '../memory/pool-slot.js';
@@ -725,9 +726,7 @@ export class RecordAccumulator {
     const pid = this.#producerIdAndEpoch;
     if (pid !== null && this.config.enableIdempotence && batch.baseSequence < 0) {
       batch.setProducerState(pid.producerId, pid.epoch, deque.nextSequence, false);
-      // Kafka wraps sequences at Integer.MAX_VALUE (DefaultRecordBatch.incrementSequence).
-      const next = deque.nextSequence + batch.recordCount;
-      deque.nextSequence = next > INT32_MAX ? next - INT32_MAX - 1 : next;
+      deque.nextSequence = incrementSequence(deque.nextSequence, batch.recordCount);
     }
     if (batch.state === BatchState.APPENDING) {
       batch.beginSeal();
@@ -746,7 +745,7 @@ export class RecordAccumulator {
     const list = deque.batches;
     let i = 0;
     if (batch.baseSequence >= 0) {
-      while (i < list.length && list[i].baseSequence >= 0 && list[i].baseSequence < batch.baseSequence) i++;
+      while (i < list.length && list[i].baseSequence >= 0 && sequenceAfter(batch.baseSequence, list[i].baseSequence)) i++;
     }
     list.splice(i, 0, batch);
     const expiryMs = batch.createdMs + this.config.deliveryTimeoutMs;
@@ -849,8 +848,7 @@ export class RecordAccumulator {
       child.closeForRecordAppends();
       if (sequence >= 0) {
         child.setProducerState(batch.producerId, batch.producerEpoch, sequence, batch.transactional);
-        const next = sequence + child.recordCount;
-        sequence = next > INT32_MAX ? next - INT32_MAX - 1 : next;
+        sequence = incrementSequence(sequence, child.recordCount);
       }
       children.push(child);
     }
@@ -861,7 +859,7 @@ export class RecordAccumulator {
     if (batch.baseSequence >= 0) {
       for (const child of children) {
         let i = 0;
-        while (i < list.length && list[i].baseSequence >= 0 && list[i].baseSequence < child.baseSequence) i++;
+        while (i < list.length && list[i].baseSequence >= 0 && sequenceAfter(child.baseSequence, list[i].baseSequence)) i++;
         list.splice(i, 0, child);
       }
     } else {

@@ -78,6 +78,7 @@ import { ClosedError, CorruptBatchError, IllegalStateError, TimeoutError } from 
 import type { SluiceError } from '../errors.js';
 import { writeBatchCrc, writeInt64 } from '../format/batch-header-writer.js';
 import { crc32c } from '../format/crc32c.js';
+import { inSequence, incrementSequence } from '../format/sequence-number.js';
 import type { DecodedRecord, RecordBatchHeader } from '../format/record-batch-reader.js';
 import { peekBatchHeader, readRecordBatches } from '../format/record-batch-reader.js';
 import {
@@ -277,22 +278,11 @@ class Lane {
 
 /** Kafka `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`. */
 const BATCHES_TO_RETAIN = 5;
-const INT32_MAX = 2147483647;
 const DEFAULT_TIMEOUT_MS = 30000;
 const OK_ACKS = new Set([0, 1, -1]);
 /** Size of the slabs stored batch copies are cut from. */
 const LOG_SLAB_BYTES = 4 * 1024 * 1024;
 
-/** Kafka `DefaultRecordBatch.incrementSequence`: sequences wrap from 2^31 - 1 to 0. */
-function incrementSequence(sequence: number, increment: number): number {
-  if (sequence > INT32_MAX - increment) return increment - (INT32_MAX - sequence) - 1;
-  return sequence + increment;
-}
-
-/** Kafka `ProducerAppendInfo.inSequence`. */
-function inSequence(lastSeq: number, nextSeq: number): boolean {
-  return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === INT32_MAX);
-}
 
 /** An in-process Kafka-like cluster implementing {@link NetworkClient}. See the file comment. */
 export class InMemoryCluster implements NetworkClient {

@@ -83,13 +83,13 @@ import type { ProducerIdAndEpoch, RecordAccumulator } from '../accumulator/recor
 import type { TopicPartition } from '../cluster/topic-partition.js';
 import type { ProducerConfig, ProducerConfigInput } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { incrementSequence, sequenceAfter } from '../format/sequence-number.js';
 import { KafkaErrors, kafkaError } from './kafka-errors.js';
 
 /** Largest producer epoch (Kafka `Short.MAX_VALUE`): the next bump needs a new producer id. */
 export const MAX_PRODUCER_EPOCH = 32767;
 /** Kafka allows at most 5 in-flight requests per connection with idempotence (the broker keeps 5 batches per producer). */
 export const MAX_IN_FLIGHT_FOR_IDEMPOTENCE = 5;
-const INT32_MAX = 2147483647;
 
 /** Kafka `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`: the broker recognizes a retry of one of a producer's last 5 batches. */
 export const BROKER_DUPLICATE_WINDOW = 5;
@@ -101,17 +101,6 @@ function insertBySequence(list: ProducerBatch[], batch: ProducerBatch): void {
   list.splice(i, 0, batch);
 }
 
-/** `seq + n`, wrapping after 2^31 − 1 to 0 (Kafka `DefaultRecordBatch.incrementSequence`). */
-export function incrementSequence(seq: number, n: number): number {
-  const next = seq + n;
-  return next > INT32_MAX ? next - INT32_MAX - 1 : next;
-}
-
-/** Whether sequence `a` comes after `b` (within half the sequence space, so wrapping works). */
-function sequenceAfter(a: number, b: number): boolean {
-  const d = (a - b + 2 ** 31) % 2 ** 31;
-  return d > 0 && d < 2 ** 30;
-}
 
 /**
  * Whether the producer is idempotent, as Kafka 3+ decides (KIP-679): on by default, but
