@@ -10,7 +10,7 @@ export type { ProducerRecord, ProducerOptions, ProducerCloseOptions } from './pr
 export { Producer } from './producer.js';
 export type { SenderOptions, SenderCloseOptions } from './sender/sender.js';
 export { Sender } from './sender/sender.js';
-export { RetryBackoff } from './sender/retry-backoff.js';
+export { RetryBackoff } from './retry-backoff.js';
 export type { ProducerMetricsSnapshot } from './metrics.js';
 export { ProducerMetrics } from './metrics.js';
 export type {

@@ -58,7 +58,7 @@ import type { InFlightRequest } from './in-flight.js';
 import { InFlightRequests } from './in-flight.js';
 import { KafkaErrors, brokerErrorFor, kafkaError } from './kafka-errors.js';
 import type { NetworkClient, ProducePartitionData, ProducePartitionResponse } from './network-client.js';
-import { RetryBackoff } from './retry-backoff.js';
+import { RetryBackoff } from '../retry-backoff.js';
 
 /** How long to wait before trying a node the network says it cannot send to (Kafka `reconnect.backoff.ms`). */
 export const RECONNECT_BACKOFF_MS = 50;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { seededRandom } from '../../../packages/core/src/embedded/seeded-random.js';
-import { RetryBackoff } from '../../../packages/core/src/sender/retry-backoff.js';
+import { seededRandom } from '../../packages/core/src/embedded/seeded-random.js';
+import { RetryBackoff } from '../../packages/core/src/retry-backoff.js';
 
 describe('RetryBackoff', () => {
   describe('backoffMs()', () => {
