@@ -24,7 +24,7 @@ import fc from 'fast-check';
 import { FaultSchedule, DEFAULT_FAULT_ERROR_CODES } from '../../packages/core/src/embedded/fault-schedule.js';
 import { seededRandom } from '../../packages/core/src/embedded/seeded-random.js';
 import type { RecordMetadata } from '../../packages/core/src/accumulator/record-metadata.js';
-import { KafkaErrors } from '../../packages/core/src/sender/kafka-errors.js';
+import { KafkaErrors } from '../../packages/core/src/protocol/kafka-errors.js';
 import { DelayedSealer, makeSim } from '../core/sender/sender-harness.js';
 
 const TOPICS: Record<string, number> = { a: 3, b: 1 };

@@ -19,8 +19,8 @@ export type {
   ProducePartitionData,
   ProducePartitionResponse,
 } from './sender/network-client.js';
-export type { KafkaErrorCode, KafkaErrorName } from './sender/kafka-errors.js';
-export { KafkaErrors, kafkaError, brokerErrorFor } from './sender/kafka-errors.js';
+export type { KafkaErrorCode, KafkaErrorName } from './protocol/kafka-errors.js';
+export { KafkaErrors, kafkaError, brokerErrorFor } from './protocol/kafka-errors.js';
 
 // Accumulator
 export type {

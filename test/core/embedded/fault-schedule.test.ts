@@ -3,7 +3,7 @@ import { DEFAULT_FAULT_ERROR_CODES, FaultSchedule } from '../../../packages/core
 import type { FaultEvent, RandomFaultScheduleOptions } from '../../../packages/core/src/embedded/fault-schedule.js';
 import { InMemoryCluster } from '../../../packages/core/src/embedded/in-memory-cluster.js';
 import { VirtualScheduler } from '../../../packages/core/src/embedded/virtual-scheduler.js';
-import { kafkaError } from '../../../packages/core/src/sender/kafka-errors.js';
+import { kafkaError } from '../../../packages/core/src/protocol/kafka-errors.js';
 
 const OPTIONS: RandomFaultScheduleOptions = { durationMs: 10_000, brokers: [0, 1, 2], topics: { t: 4, u: 2 }, events: 200 };
 

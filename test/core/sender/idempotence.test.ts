@@ -3,7 +3,7 @@ import type { ProducerBatch } from '../../../packages/core/src/accumulator/produ
 import { resolveConfig } from '../../../packages/core/src/config.js';
 import { ConfigError } from '../../../packages/core/src/errors.js';
 import { IdempotenceManager, MAX_PRODUCER_EPOCH, resolveIdempotence } from '../../../packages/core/src/sender/idempotence.js';
-import { KafkaErrors } from '../../../packages/core/src/sender/kafka-errors.js';
+import { KafkaErrors } from '../../../packages/core/src/protocol/kafka-errors.js';
 import { makeAccumulator } from '../../helpers/accumulator-factory.js';
 
 const OOS = KafkaErrors.OUT_OF_ORDER_SEQUENCE_NUMBER.code;

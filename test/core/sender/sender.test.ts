@@ -15,7 +15,7 @@ import {
   RecordTooLargeError,
   TimeoutError,
 } from '../../../packages/core/src/errors.js';
-import { KafkaErrors } from '../../../packages/core/src/sender/kafka-errors.js';
+import { KafkaErrors } from '../../../packages/core/src/protocol/kafka-errors.js';
 import { seededRandom } from '../../../packages/core/src/embedded/seeded-random.js';
 import { DelayedSealer, idValue, logIds, makeSim, paddedValue, track } from './sender-harness.js';
 

@@ -14,7 +14,7 @@
  * After `durationMs`, the cluster is healthy again (apart from leaders having moved).
  */
 import type { Scheduler, TimerHandle } from '../clock.js';
-import { KafkaErrors } from '../sender/kafka-errors.js';
+import { KafkaErrors } from '../protocol/kafka-errors.js';
 import type { InMemoryCluster } from './in-memory-cluster.js';
 import type { RandomSource } from './seeded-random.js';
 import { randomInt, seededRandom } from './seeded-random.js';

@@ -89,7 +89,7 @@ import {
   TIMESTAMP_TYPE_MASK,
 } from '../format/record-batch-layout.js';
 import type { NetworkClient, ProducePartitionResponse, ProduceRequest } from '../sender/network-client.js';
-import { KafkaErrors, brokerErrorFor, kafkaError } from '../sender/kafka-errors.js';
+import { KafkaErrors, brokerErrorFor, kafkaError } from '../protocol/kafka-errors.js';
 
 /** Options of {@link InMemoryCluster}. */
 export interface InMemoryClusterOptions {

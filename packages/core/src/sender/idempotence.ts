@@ -84,7 +84,7 @@ import type { TopicPartition } from '../cluster/topic-partition.js';
 import type { ProducerConfig, ProducerConfigInput } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { incrementSequence, sequenceAfter } from '../format/sequence-number.js';
-import { KafkaErrors, kafkaError } from './kafka-errors.js';
+import { KafkaErrors, kafkaError } from '../protocol/kafka-errors.js';
 
 /** Largest producer epoch (Kafka `Short.MAX_VALUE`): the next bump needs a new producer id. */
 export const MAX_PRODUCER_EPOCH = 32767;

@@ -56,7 +56,7 @@ import { ProducerMetrics } from '../metrics.js';
 import { IdempotenceManager } from './idempotence.js';
 import type { InFlightRequest } from './in-flight.js';
 import { InFlightRequests } from './in-flight.js';
-import { KafkaErrors, brokerErrorFor, kafkaError } from './kafka-errors.js';
+import { KafkaErrors, brokerErrorFor, kafkaError } from '../protocol/kafka-errors.js';
 import type { NetworkClient, ProducePartitionData, ProducePartitionResponse } from './network-client.js';
 import { RetryBackoff } from '../retry-backoff.js';
 

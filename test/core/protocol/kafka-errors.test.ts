@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BrokerError, SluiceError } from '../../../packages/core/src/errors.js';
-import { KafkaErrors, brokerErrorFor, kafkaError } from '../../../packages/core/src/sender/kafka-errors.js';
+import { KafkaErrors, brokerErrorFor, kafkaError } from '../../../packages/core/src/protocol/kafka-errors.js';
 
 describe('kafka-errors', () => {
   describe('KafkaErrors', () => {
