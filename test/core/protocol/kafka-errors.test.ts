@@ -16,6 +16,10 @@ describe('kafka-errors', () => {
         REQUEST_TIMED_OUT: 7,
         MESSAGE_TOO_LARGE: 10,
         NETWORK_EXCEPTION: 13,
+        COORDINATOR_LOAD_IN_PROGRESS: 14,
+        COORDINATOR_NOT_AVAILABLE: 15,
+        NOT_COORDINATOR: 16,
+        INVALID_TOPIC_EXCEPTION: 17,
         RECORD_LIST_TOO_LARGE: 18,
         NOT_ENOUGH_REPLICAS: 19,
         NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
@@ -23,12 +27,26 @@ describe('kafka-errors', () => {
         TOPIC_AUTHORIZATION_FAILED: 29,
         CLUSTER_AUTHORIZATION_FAILED: 31,
         INVALID_TIMESTAMP: 32,
+        UNSUPPORTED_SASL_MECHANISM: 33,
+        ILLEGAL_SASL_STATE: 34,
+        UNSUPPORTED_VERSION: 35,
+        INVALID_CONFIG: 40,
+        INVALID_REQUEST: 42,
+        UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
+        POLICY_VIOLATION: 44,
         OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
         DUPLICATE_SEQUENCE_NUMBER: 46,
         INVALID_PRODUCER_EPOCH: 47,
+        INVALID_TXN_STATE: 48,
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
         KAFKA_STORAGE_ERROR: 56,
+        SASL_AUTHENTICATION_FAILED: 58,
         UNKNOWN_PRODUCER_ID: 59,
+        FENCED_LEADER_EPOCH: 74,
+        UNKNOWN_LEADER_EPOCH: 75,
         INVALID_RECORD: 87,
+        THROTTLING_QUOTA_EXCEEDED: 89,
+        PRODUCER_FENCED: 90,
       };
       for (const [name, code] of Object.entries(expected)) {
         const e = KafkaErrors[name as keyof typeof KafkaErrors];
@@ -47,13 +65,19 @@ describe('kafka-errors', () => {
       expect(retriable).to.deep.equal(
         [
           'CORRUPT_MESSAGE',
+          'COORDINATOR_LOAD_IN_PROGRESS',
+          'COORDINATOR_NOT_AVAILABLE',
+          'FENCED_LEADER_EPOCH',
           'KAFKA_STORAGE_ERROR',
           'LEADER_NOT_AVAILABLE',
           'NETWORK_EXCEPTION',
           'NOT_ENOUGH_REPLICAS',
+          'NOT_COORDINATOR',
           'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
           'NOT_LEADER_OR_FOLLOWER',
           'REQUEST_TIMED_OUT',
+          'THROTTLING_QUOTA_EXCEEDED',
+          'UNKNOWN_LEADER_EPOCH',
           'UNKNOWN_TOPIC_OR_PARTITION',
         ].sort(),
       );
@@ -64,6 +88,26 @@ describe('kafka-errors', () => {
       expect(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.invalidMetadata).to.equal(true);
       expect(KafkaErrors.NOT_ENOUGH_REPLICAS.invalidMetadata).to.equal(false);
       expect(KafkaErrors.MESSAGE_TOO_LARGE.invalidMetadata).to.equal(false);
+      // FencedLeaderEpochException extends InvalidMetadataException; UnknownLeaderEpochException
+      // extends RetriableException only.
+      expect(KafkaErrors.FENCED_LEADER_EPOCH.invalidMetadata).to.equal(true);
+      expect(KafkaErrors.UNKNOWN_LEADER_EPOCH.invalidMetadata).to.equal(false);
+      expect(KafkaErrors.NOT_COORDINATOR.invalidMetadata).to.equal(false);
+    });
+
+    it('treats authentication, authorization and fencing errors as fatal', () => {
+      for (const name of [
+        'SASL_AUTHENTICATION_FAILED',
+        'UNSUPPORTED_SASL_MECHANISM',
+        'ILLEGAL_SASL_STATE',
+        'TOPIC_AUTHORIZATION_FAILED',
+        'CLUSTER_AUTHORIZATION_FAILED',
+        'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+        'PRODUCER_FENCED',
+        'UNSUPPORTED_VERSION',
+      ] as const) {
+        expect(KafkaErrors[name].retriable, name).to.equal(false);
+      }
     });
   });
 

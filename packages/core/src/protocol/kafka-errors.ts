@@ -1,6 +1,6 @@
 /**
- * The Kafka error codes a producer meets in Produce, Metadata and InitProducerId
- * responses, with Kafka's names and retriability.
+ * The Kafka error codes a producer meets on the wire — in Produce, Metadata, InitProducerId,
+ * ApiVersions and SASL responses — with Kafka's names and retriability.
  *
  * Source: Kafka `org.apache.kafka.common.protocol.Errors` (codes and names) and the
  * generated protocol table (kafka.apache.org/39/generated/protocol_errors.html, "Retriable"
@@ -13,6 +13,14 @@
  * - OUT_OF_ORDER_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH and
  *   UNKNOWN_PRODUCER_ID are not retriable as exceptions; the idempotent producer handles
  *   them itself (epoch bump / sequence reset, Kafka `TransactionManager`).
+ * - The coordinator errors (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE,
+ *   NOT_COORDINATOR) and THROTTLING_QUOTA_EXCEEDED extend `RetriableException`.
+ * - FENCED_LEADER_EPOCH extends `InvalidMetadataException`; UNKNOWN_LEADER_EPOCH extends only
+ *   `RetriableException` (the broker is behind the client's metadata: retry, no refresh).
+ * - The authorization and authentication errors (TOPIC_/CLUSTER_/TRANSACTIONAL_ID_
+ *   AUTHORIZATION_FAILED, SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM,
+ *   ILLEGAL_SASL_STATE), PRODUCER_FENCED, UNSUPPORTED_VERSION and INVALID_REQUEST extend
+ *   `ApiException` directly: fatal for the operation.
  * - DUPLICATE_SEQUENCE_NUMBER is no longer sent by brokers for a retried batch: a duplicate
  *   of one of the producer's last 5 batches is answered with success and the original
  *   offsets (`UnifiedLog.analyzeAndValidateProducerState`). Kept so old codes decode.
@@ -32,7 +40,7 @@ function def(code: number, name: string, retriable: boolean, invalidMetadata = f
   return Object.freeze({ code, name, retriable, invalidMetadata });
 }
 
-/** Kafka's `Errors` that the producer meets, by name. */
+/** Kafka's `Errors` that the producer meets, by name (codes checked against Kafka's `Errors.java`). */
 export const KafkaErrors = Object.freeze({
   UNKNOWN_SERVER_ERROR: def(-1, 'UNKNOWN_SERVER_ERROR', false),
   NONE: def(0, 'NONE', false),
@@ -44,6 +52,10 @@ export const KafkaErrors = Object.freeze({
   REQUEST_TIMED_OUT: def(7, 'REQUEST_TIMED_OUT', true),
   MESSAGE_TOO_LARGE: def(10, 'MESSAGE_TOO_LARGE', false),
   NETWORK_EXCEPTION: def(13, 'NETWORK_EXCEPTION', true, true),
+  COORDINATOR_LOAD_IN_PROGRESS: def(14, 'COORDINATOR_LOAD_IN_PROGRESS', true),
+  COORDINATOR_NOT_AVAILABLE: def(15, 'COORDINATOR_NOT_AVAILABLE', true),
+  NOT_COORDINATOR: def(16, 'NOT_COORDINATOR', true),
+  INVALID_TOPIC_EXCEPTION: def(17, 'INVALID_TOPIC_EXCEPTION', false),
   RECORD_LIST_TOO_LARGE: def(18, 'RECORD_LIST_TOO_LARGE', false),
   NOT_ENOUGH_REPLICAS: def(19, 'NOT_ENOUGH_REPLICAS', true),
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: def(20, 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', true),
@@ -51,12 +63,26 @@ export const KafkaErrors = Object.freeze({
   TOPIC_AUTHORIZATION_FAILED: def(29, 'TOPIC_AUTHORIZATION_FAILED', false),
   CLUSTER_AUTHORIZATION_FAILED: def(31, 'CLUSTER_AUTHORIZATION_FAILED', false),
   INVALID_TIMESTAMP: def(32, 'INVALID_TIMESTAMP', false),
+  UNSUPPORTED_SASL_MECHANISM: def(33, 'UNSUPPORTED_SASL_MECHANISM', false),
+  ILLEGAL_SASL_STATE: def(34, 'ILLEGAL_SASL_STATE', false),
+  UNSUPPORTED_VERSION: def(35, 'UNSUPPORTED_VERSION', false),
+  INVALID_CONFIG: def(40, 'INVALID_CONFIG', false),
+  INVALID_REQUEST: def(42, 'INVALID_REQUEST', false),
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: def(43, 'UNSUPPORTED_FOR_MESSAGE_FORMAT', false),
+  POLICY_VIOLATION: def(44, 'POLICY_VIOLATION', false),
   OUT_OF_ORDER_SEQUENCE_NUMBER: def(45, 'OUT_OF_ORDER_SEQUENCE_NUMBER', false),
   DUPLICATE_SEQUENCE_NUMBER: def(46, 'DUPLICATE_SEQUENCE_NUMBER', false),
   INVALID_PRODUCER_EPOCH: def(47, 'INVALID_PRODUCER_EPOCH', false),
+  INVALID_TXN_STATE: def(48, 'INVALID_TXN_STATE', false),
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: def(53, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', false),
   KAFKA_STORAGE_ERROR: def(56, 'KAFKA_STORAGE_ERROR', true, true),
+  SASL_AUTHENTICATION_FAILED: def(58, 'SASL_AUTHENTICATION_FAILED', false),
   UNKNOWN_PRODUCER_ID: def(59, 'UNKNOWN_PRODUCER_ID', false),
+  FENCED_LEADER_EPOCH: def(74, 'FENCED_LEADER_EPOCH', true, true),
+  UNKNOWN_LEADER_EPOCH: def(75, 'UNKNOWN_LEADER_EPOCH', true),
   INVALID_RECORD: def(87, 'INVALID_RECORD', false),
+  THROTTLING_QUOTA_EXCEEDED: def(89, 'THROTTLING_QUOTA_EXCEEDED', true),
+  PRODUCER_FENCED: def(90, 'PRODUCER_FENCED', false),
 });
 
 /** A name of {@link KafkaErrors}. */
