@@ -66,7 +66,7 @@ describe('Producer', () => {
       await sim.runUntil(() => first.settled);
       const p = first.value!.partition;
       // The sticky partition loses its leader: the next unkeyed record must go elsewhere.
-      sim.cluster.cluster.setLeader('s', p, -1);
+      sim.producer.metadata.cluster.setLeader('s', p, -1);
       const second = track(sim.producer.send({ topic: 's', value: 'b' }));
       const q = sim.producer.accumulator.partitionsWithBatches().map((tp) => tp.partition);
       expect(q).to.have.length(1);
@@ -76,7 +76,7 @@ describe('Producer', () => {
       expect(second.value!.partition).to.equal(q[0]);
       // The partition count the producer checks explicit partitions against follows the view.
       expect(() => sim.producer.send({ topic: 's', partition: 3, value: 'c' }, null)).to.throw(InvalidRecordError, /3 partition/);
-      sim.cluster.cluster.setTopic('s', [0, 1]);
+      sim.producer.metadata.cluster.setTopic('s', [0, 1]);
       expect(() => sim.producer.send({ topic: 's', partition: 2, value: 'c' }, null)).to.throw(InvalidRecordError, /2 partition/);
     });
 
@@ -141,7 +141,7 @@ describe('Producer', () => {
       const never = track(strict.producer.send({ topic: 'missing', value: 'v' }));
       await strict.runUntil(() => never.settled);
       expect(never.error).to.be.instanceOf(TimeoutError);
-      expect(never.error!.message).to.match(/topic missing not present in metadata after \d+ ms \(maxBlockMs=500\)/);
+      expect(never.error!.message).to.match(/topic missing not present in metadata after \d+ ms \(max\.block\.ms=500\)/);
       expect(strict.scheduler.nowMs() - t0).to.be.at.least(500);
     });
   });

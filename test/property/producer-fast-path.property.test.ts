@@ -1,19 +1,17 @@
 /**
  * The producer's per-topic caches (partition count, the sticky partition's leader check,
  * partition handles; valid while the cluster view's `version` is unchanged) must not change
- * a single decision. Two producers with the same seed get the same operations: one over the
- * embedded cluster (versioned view: the cached path), one over the same kind of cluster
- * behind a view without `version` (every record looked up). After every step both must hold
- * the same batches, record for record, and fail the same records the same way.
+ * a single decision. Two producers with the same seed get the same operations: one keeps its
+ * caches, the other's cluster view changes version before every operation (every record is
+ * looked up afresh). After every step both must hold the same batches, record for record,
+ * and fail the same records the same way.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { ClusterView } from '../../packages/core/src/cluster/cluster.js';
 import { InMemoryCluster } from '../../packages/core/src/embedded/in-memory-cluster.js';
 import { seededRandom } from '../../packages/core/src/embedded/seeded-random.js';
 import { VirtualScheduler } from '../../packages/core/src/embedded/virtual-scheduler.js';
 import { Producer } from '../../packages/core/src/producer.js';
-import type { NetworkClient } from '../../packages/core/src/sender/network-client.js';
 
 const TOPICS = { a: 4, b: 3 } as const;
 type TopicName = keyof typeof TOPICS;
@@ -34,42 +32,31 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('partitions' as const), topic: topicArb, count: fc.integer({ min: 1, max: 6 }) }) },
 );
 
-/** The embedded cluster's network, with a cluster view that has no `version` (no caching). */
-function unversioned(network: InMemoryCluster): NetworkClient {
-  return {
-    get cluster(): ClusterView {
-      const c = network.cluster;
-      return { leaderFor: (t, p) => c.leaderFor(t, p), partitionCount: (t) => c.partitionCount(t) };
-    },
-    canSend: (nodeId) => network.canSend(nodeId),
-    inFlightRequests: (nodeId) => network.inFlightRequests(nodeId),
-    send: (request) => network.send(request),
-    refreshMetadata: (topics) => network.refreshMetadata(topics),
-    initProducerId: () => network.initProducerId(),
-    close: () => network.close(),
-  };
-}
-
 interface Side {
   network: InMemoryCluster;
   producer: Producer;
+  /** The producer's per-topic caches are defeated: the cluster view changes before every op. */
+  uncached: boolean;
 }
 
 function side(seed: number, cached: boolean): Side {
   const scheduler = new VirtualScheduler();
   const network = new InMemoryCluster({ brokers: 3, topics: { ...TOPICS }, scheduler });
   // The sender never runs (virtual time does not advance): batches stay queued, so the
-  // accumulator's contents are the partitioning decisions.
+  // accumulator's contents are the partitioning decisions. The metadata is applied directly.
   const producer = new Producer({
-    network: cached ? network : unversioned(network),
+    network,
     scheduler,
     random: seededRandom(seed),
     config: { batchSize: 1024, lingerMs: 1_000_000, deliveryTimeoutMs: 2_000_000, bufferMemory: 4 << 20, maxBlockMs: 0 },
   });
-  return { network, producer };
+  producer.metadata.apply(network.brokers.metadata(Object.keys(TOPICS), false));
+  return { network, producer, uncached: !cached };
 }
 
 function apply(s: Side, op: Op, step: number): string {
+  const view = s.producer.metadata.cluster;
+  if (s.uncached) view.addNode(0); // bumps the view's version: every lookup is made afresh
   const value = Buffer.alloc(op.kind === 'leader' || op.kind === 'partitions' ? 0 : op.size, step & 0xff);
   try {
     switch (op.kind) {
@@ -83,11 +70,11 @@ function apply(s: Side, op: Op, step: number): string {
         s.producer.send({ topic: op.topic, partition: op.partition, value }, null);
         return 'ok';
       case 'leader':
-        if (op.partition < s.network.cluster.partitionCount(op.topic)) s.network.cluster.setLeader(op.topic, op.partition, op.leader);
+        if (op.partition < view.partitionCount(op.topic)) view.setLeader(op.topic, op.partition, op.leader);
         return 'ok';
       case 'partitions': {
-        const leaders = Array.from({ length: op.count }, (_, p) => s.network.cluster.leaderFor(op.topic, p) ?? p % 3);
-        s.network.cluster.setTopic(op.topic, leaders.map((l, p) => (l === -1 && p >= s.network.cluster.partitionCount(op.topic) ? p % 3 : l)));
+        const leaders = Array.from({ length: op.count }, (_, p) => view.leaderFor(op.topic, p) ?? p % 3);
+        view.setTopic(op.topic, leaders.map((l, p) => (l === -1 && p >= view.partitionCount(op.topic) ? p % 3 : l)));
         return 'ok';
       }
     }

@@ -60,9 +60,10 @@ export async function createKafkajsEngine(k: KafkajsModules, w: Workload, config
     retainLog: false,
     maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
   });
-  const cluster = network.cluster;
+  const cluster = network.brokers;
   const idempotent = config.enableIdempotence;
-  const pid = idempotent ? await network.initProducerId() : { producerId: -1, epoch: 0 };
+  const answer = idempotent ? await network.initProducerId() : null;
+  const pid = answer !== null ? { producerId: answer.producerId, epoch: answer.producerEpoch } : { producerId: -1, epoch: 0 };
   const sequences = new Int32Array(w.partitions);
   const open: OpenBatch[] = [];
   for (let p = 0; p < w.partitions; p++) open.push({ messages: [], sizeBytes: RECORD_BATCH_OVERHEAD });
@@ -92,7 +93,7 @@ export async function createKafkajsEngine(k: KafkajsModules, w: Workload, config
 
   const trySend = (node: number): void => {
     const q = queues.get(node);
-    while (q !== undefined && q.length > 0 && network.canSend(node)) {
+    while (q !== undefined && q.length > 0 && network.ready(node)) {
       const parts: ProducePartitionData[] = [];
       const sent: ReadyBatch[] = [];
       let size = 0;
@@ -150,7 +151,7 @@ export async function createKafkajsEngine(k: KafkajsModules, w: Workload, config
         onBatchDone(e.partition, e.recordCount, e.result);
         continue;
       }
-      const node = cluster.leaderFor(w.topic, e.partition);
+      const node = cluster.trueLeaderFor(w.topic, e.partition);
       let q = queues.get(node);
       if (q === undefined) queues.set(node, (q = []));
       q.push({ partition: e.partition, recordCount: e.recordCount, bytes: e.result });

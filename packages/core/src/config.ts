@@ -45,6 +45,10 @@ export interface ProducerConfig {
   compressionZstdLevel: number;
   /** Seal workers: 0 = seal inline on the caller's thread, a number = that many piscina threads, 'auto' = decide. */
   sealWorkers: number | 'auto';
+  /** `metadata.max.age.ms`: refresh metadata at least this often. Default 300000. */
+  metadataMaxAgeMs: number;
+  /** `allow.auto.create.topics`: let brokers create unknown topics named in metadata requests. Default true. */
+  allowAutoCreateTopics: boolean;
 }
 
 /** What callers pass: any subset, under camelCase or Kafka dotted names, numbers or numeric strings. */
@@ -80,6 +84,8 @@ const SPECS: readonly Spec[] = [
   { key: 'compressionLz4Level', kafka: 'compression.lz4.level', kind: 'int', min: 1, max: 17, def: 9 },
   { key: 'compressionZstdLevel', kafka: 'compression.zstd.level', kind: 'int', min: -131072, max: 22, def: 3 },
   { key: 'sealWorkers', kafka: 'seal.workers', kind: 'workers', min: 0, max: 256, def: 'auto' },
+  { key: 'metadataMaxAgeMs', kafka: 'metadata.max.age.ms', kind: 'int', min: 0, max: INT_MAX, def: 300000 },
+  { key: 'allowAutoCreateTopics', kafka: 'allow.auto.create.topics', kind: 'bool', def: true },
 ];
 
 const BY_NAME = new Map<string, Spec>();

@@ -18,7 +18,15 @@ export type {
   ProduceRequest,
   ProducePartitionData,
   ProducePartitionResponse,
-} from './sender/network-client.js';
+  MetadataRequest,
+  MetadataResponse,
+  TopicMetadata,
+  PartitionMetadata,
+  BrokerNode,
+  InitProducerIdResponse,
+} from './network/network-client.js';
+export type { ProducerMetadataOptions, ProducerMetadataConfig, MetadataUpdate } from './metadata/producer-metadata.js';
+export { ProducerMetadata } from './metadata/producer-metadata.js';
 export type { KafkaErrorCode, KafkaErrorName } from './protocol/kafka-errors.js';
 export { KafkaErrors, kafkaError, brokerErrorFor } from './protocol/kafka-errors.js';
 
@@ -51,7 +59,7 @@ export { SlotState } from './memory/pool-layout.js';
 export type { ClusterView } from './cluster/cluster.js';
 export { Cluster, NO_LEADER } from './cluster/cluster.js';
 export type { TopicPartition } from './cluster/topic-partition.js';
-export { topicPartitionString } from './cluster/topic-partition.js';
+export { topicPartitionString, checkTopicName, MAX_TOPIC_LENGTH } from './cluster/topic-partition.js';
 export type { Partitioner, DefaultPartitionerOptions } from './partitioner/default-partitioner.js';
 export { DefaultPartitioner } from './partitioner/default-partitioner.js';
 export type { StickyPartitionerOptions } from './partitioner/sticky-partitioner.js';
@@ -66,6 +74,8 @@ export type {
   InjectRequestTimeoutOptions,
 } from './embedded/in-memory-cluster.js';
 export { InMemoryCluster } from './embedded/in-memory-cluster.js';
+export type { InMemoryBrokersOptions, InMemoryBrokersStats } from './embedded/in-memory-brokers.js';
+export { InMemoryBrokers } from './embedded/in-memory-brokers.js';
 export { VirtualScheduler } from './embedded/virtual-scheduler.js';
 export type { FaultEvent, FaultTarget, RandomFaultScheduleOptions } from './embedded/fault-schedule.js';
 export { FaultSchedule, DEFAULT_FAULT_ERROR_CODES } from './embedded/fault-schedule.js';

@@ -35,6 +35,7 @@
  */
 import type { ClusterView } from './cluster/cluster.js';
 import { NO_LEADER } from './cluster/cluster.js';
+import { MAX_TOPIC_LENGTH, checkTopicName } from './cluster/topic-partition.js';
 import type { TopicPartition } from './cluster/topic-partition.js';
 import type { PartitionHandle } from './accumulator/partition-deque.js';
 import type { BatchListener } from './accumulator/producer-batch.js';
@@ -47,7 +48,7 @@ import { codecFor, decompressRecords } from './compression/codecs.js';
 import type { ProducerConfig, ProducerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
 import { InMemoryCluster } from './embedded/in-memory-cluster.js';
-import { ClosedError, InvalidRecordError, TimeoutError } from './errors.js';
+import { ClosedError, InvalidRecordError } from './errors.js';
 import type { RecordData, RecordHeader } from './format/record-data.js';
 import type { BufferPool } from './memory/buffer-pool.js';
 import type { ProducerMetricsSnapshot } from './metrics.js';
@@ -55,11 +56,11 @@ import { ProducerMetrics } from './metrics.js';
 import type { Partitioner } from './partitioner/default-partitioner.js';
 import { DefaultPartitioner } from './partitioner/default-partitioner.js';
 import type { StickyState } from './partitioner/sticky-partitioner.js';
-import { UNKNOWN_PARTITION } from './partitioner/sticky-partitioner.js';
+import { ProducerMetadata } from './metadata/producer-metadata.js';
+import type { NetworkClient } from './network/network-client.js';
 import type { CodecResolver } from './sealing/inline-sealer.js';
 import type { Sealer } from './sealing/sealer.js';
 import { resolveIdempotence } from './sender/idempotence.js';
-import type { NetworkClient } from './sender/network-client.js';
 import { Sender } from './sender/sender.js';
 
 /** One record to send (Kafka `ProducerRecord`). */
@@ -71,8 +72,15 @@ export interface ProducerRecord {
   readonly key?: RecordData;
   /** Bytes, a UTF-8 string, or null (a tombstone). */
   readonly value?: RecordData;
-  /** `[{ key, value }]`, or an object `{ [key]: value }`. */
-  readonly headers?: readonly RecordHeader[] | { readonly [key: string]: Uint8Array | string | null } | null;
+  /**
+   * `[{ key, value }]`, an object `{ [key]: value }` or a `Map` of key → value; a value may be
+   * bytes, a UTF-8 string, or null (undefined counts as null).
+   */
+  readonly headers?:
+    | readonly RecordHeader[]
+    | { readonly [key: string]: Uint8Array | string | null | undefined }
+    | ReadonlyMap<string, Uint8Array | string | null | undefined>
+    | null;
   /** CreateTime in ms since the epoch; omitted or null: now. */
   readonly timestamp?: number | null;
 }
@@ -106,6 +114,13 @@ export interface ProducerOptions {
   readonly random?: () => number;
   /** A buffer pool to share (default: one of `bufferMemory` bytes, closed with the producer). */
   readonly pool?: BufferPool;
+  /**
+   * The sequence number each partition's first batch starts at under a new producer id
+   * (idempotence). Kafka starts at 0, and so does the default; seeded simulations start just
+   * below 2^31 − 1 to cover the wrap-around. A new epoch always starts at 0.
+   * @internal
+   */
+  readonly firstSequence?: number;
 }
 
 /** Options of {@link Producer.close}. */
@@ -141,6 +156,8 @@ export class Producer {
   readonly config: ProducerConfig;
   /** Where requests go. */
   readonly network: NetworkClient;
+  /** What the producer knows about the cluster: leaders, partition counts, brokers (for tools and tests). */
+  readonly metadata: ProducerMetadata;
   /** The record accumulator (for tools and tests). */
   readonly accumulator: RecordAccumulator;
   /** The I/O loop (for tools and tests). */
@@ -154,13 +171,21 @@ export class Producer {
   readonly #stickyCache: boolean;
   #lastPartition = -1;
   readonly #ownsNetwork: boolean;
-  readonly #metadataWaits = new Map<string, Promise<void>>();
   readonly #topicPartitions = new Map<string, TopicPartition[]>();
   /** Per-topic cached lookups (see {@link TopicState}); the last one used is checked first. */
   readonly #topicStates = new Map<string, TopicState>();
   #lastTopic: TopicState | null = null;
-  readonly #metadataTimers = new Set<TimerHandle>();
+  /**
+   * Sends that wait — for metadata or for pool memory — and are not in a batch yet: `flush`
+   * and `close` wait for them too. A Set is fine here: only waiting sends churn it.
+   */
+  readonly #waitingSends = new Set<Promise<RecordAppendResult>>();
   #closed = false;
+  #closePromise: Promise<void> | null = null;
+  /** Cuts a graceful close's wait for waiting sends short (a forced close came). */
+  #forceClose: (() => void) | null = null;
+  /** A forced close (timeoutMs 0) came, first or while a graceful one ran. */
+  #forced = false;
 
   /**
    * @param options - see {@link ProducerOptions}
@@ -177,6 +202,7 @@ export class Producer {
     this.#ownsNetwork = options.network === undefined;
     this.network =
       options.network ?? new InMemoryCluster({ autoCreateTopics: true, scheduler: this.#scheduler, decompress: decompressRecords });
+    this.metadata = new ProducerMetadata({ network: this.network, scheduler: this.#scheduler, config: this.config, random: options.random });
     const listener = options.batchListener;
     this.accumulator = new RecordAccumulator({
       config: this.config as unknown as ProducerConfigInput,
@@ -190,10 +216,12 @@ export class Producer {
     this.sender = new Sender({
       accumulator: this.accumulator,
       network: this.network,
+      metadata: this.metadata,
       scheduler: this.#scheduler,
       metrics,
       random: options.random,
       idempotence: this.idempotent,
+      firstSequence: options.firstSequence,
     });
     this.#partitioner = options.partitioner ?? new DefaultPartitioner({ batchSizeBytes: this.config.batchSize, random: options.random });
     this.#sticky = this.#partitioner instanceof DefaultPartitioner ? this.#partitioner : null;
@@ -220,41 +248,84 @@ export class Producer {
   send(record: ProducerRecord, callback?: RecordCallback | null): Promise<unknown> | undefined {
     if (callback === undefined) {
       try {
-        const r = this.#append(record, 'promise');
-        if (r instanceof Promise) return r.then((res) => res.completion!);
+        const r = this.#append(record, 'promise', false);
+        if (r instanceof Promise) return this.#trackWaiting(r).then(completionOf);
         return r.completion!;
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    const r = this.#append(record, callback);
+    if (callback !== null && typeof callback !== 'function') {
+      throw new InvalidRecordError('callback', `must be a function (error, metadata) => void or null, got ${typeof callback}`);
+    }
+    const r = this.#append(record, callback, false);
     if (!(r instanceof Promise)) return undefined;
-    return settleWait(r, callback);
+    return settleWait(this.#trackWaiting(r), callback);
   }
 
   /**
-   * Sends every record appended so far right away (linger ends) and resolves when each is
-   * complete — success or failure (Kafka `flush`). Records sent while it waits are not
+   * Sends every record sent so far right away (linger ends) and resolves when each is
+   * complete — success or failure (Kafka `flush`), including sends still waiting for
+   * metadata or memory when it was called. Records sent while it waits may or may not be
    * waited for. Never rejects.
    */
   flush(): Promise<void> {
-    return this.sender.flush();
+    const waiting = this.#waitingSends.size === 0 ? null : Promise.allSettled([...this.#waitingSends]);
+    return this.sender.flush(waiting);
   }
 
   /**
-   * Stops taking records (sends waiting for memory or metadata fail with ClosedError), sends
-   * what is pending — retrying, expiring as usual — for up to `timeoutMs`, then fails the
-   * rest with an AbortedError; resolves when every request has settled, every slot is back
-   * in the pool and no timer of the producer is left. `timeoutMs: 0` aborts everything at
-   * once. Idempotent; never rejects.
+   * Stops taking records and delivers what was sent: sends still waiting for metadata or
+   * memory get it (each within its `max.block.ms`), then everything pending is sent —
+   * retried and expired as usual — for up to `timeoutMs` in all; whatever is left then fails
+   * with an AbortedError (a send still waiting: ClosedError). Resolves when every request has
+   * settled, every slot is back in the pool and no timer of the producer is left.
+   * `timeoutMs: 0` forces the close: everything not yet acknowledged fails at once (and a
+   * forced close cuts short a graceful one in progress). Idempotent; never rejects.
    */
-  async close(options: ProducerCloseOptions = {}): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      for (const t of this.#metadataTimers) this.#scheduler.clearTimeout(t);
-      this.#metadataTimers.clear();
+  close(options: ProducerCloseOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? Infinity;
+    if (!(timeoutMs >= 0)) return Promise.reject(new RangeError(`close: timeoutMs must be >= 0, got ${timeoutMs}`));
+    if (timeoutMs === 0) this.#forced = true;
+    if (this.#closePromise !== null) {
+      if (timeoutMs === 0) {
+        this.#forceClose?.();
+        void this.sender.close({ timeoutMs: 0 });
+      }
+      return this.#closePromise;
     }
-    await this.sender.close({ timeoutMs: options.timeoutMs, closeNetwork: this.#ownsNetwork });
+    this.#closed = true;
+    this.#closePromise = this.#close(timeoutMs);
+    return this.#closePromise;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    const startMs = this.#scheduler.nowMs();
+    if (timeoutMs > 0 && this.#waitingSends.size > 0) {
+      // Deliver the sends that wait for metadata or memory (Kafka's close lets them finish):
+      // flush so that their batches and everything else go out at once.
+      const flushed = this.flush();
+      await this.#waitAtMost(flushed, timeoutMs);
+    }
+    await this.metadata.close(new ClosedError('the producer was closed while the send waited for metadata of its topic'));
+    const leftMs = this.#forced ? 0 : Math.max(0, timeoutMs - (this.#scheduler.nowMs() - startMs));
+    await this.sender.close({ timeoutMs: leftMs, closeNetwork: this.#ownsNetwork });
+  }
+
+  /** Resolves when `promise` settles, after `timeoutMs`, or when a forced close comes. */
+  #waitAtMost(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: TimerHandle | null = null;
+      const done = (): void => {
+        if (timer !== null) this.#scheduler.clearTimeout(timer);
+        timer = null;
+        this.#forceClose = null;
+        resolve();
+      };
+      if (Number.isFinite(timeoutMs)) timer = this.#scheduler.setTimeout(done, timeoutMs);
+      this.#forceClose = done;
+      promise.then(done, done);
+    });
   }
 
   /** Metrics under Kafka's names, as a plain object (see `metrics.ts`). */
@@ -273,75 +344,106 @@ export class Producer {
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * Partitions and appends one record.
+   * @param resumed - the send waited for metadata and goes on now: it was accepted before a
+   *   close began, so a closing producer still delivers it
+   */
   #append(
     record: ProducerRecord,
     completion: RecordCallback | 'promise' | null,
+    resumed: boolean,
   ): RecordAppendResult | Promise<RecordAppendResult> {
-    if (this.#closed) throw new ClosedError('cannot send: the producer is closed');
+    if (this.#closed && !resumed) throw new ClosedError('cannot send: the producer is closed');
     if (typeof record !== 'object' || record === null) {
       throw new InvalidRecordError('record', `must be an object { topic, partition?, key?, value?, headers?, timestamp? }, got ${String(record)}`);
     }
+    checkRecordFields(record);
     const topic = record.topic;
-    const cluster = this.network.cluster;
+    const cluster = this.metadata.cluster;
     // The topic's cached lookups, valid while the cluster's version is unchanged.
     let t = this.#lastTopic;
     if (t === null || t.topic !== topic || t.version !== cluster.version) t = this.#topicStateFor(topic, cluster);
-    const count = t !== null ? t.count : typeof topic === 'string' ? cluster.partitionCount(topic) : 0;
     const explicit = record.partition !== undefined && record.partition !== null;
-    if (count < 0 && !(explicit && typeof topic === 'string')) {
-      // Unknown topic and a partition to choose: wait for its metadata (Kafka `waitOnMetadata`).
-      return this.#appendAfterMetadata(topic, record, completion);
-    }
+    const requested = explicit ? checkPartition(record.partition) : -1;
+    // Unknown topic: wait for its metadata (Kafka `waitOnMetadata`), explicit partition or not.
+    if (t === null) return this.#appendAfterMetadata(topic, requested, record, completion);
     let partition: number;
     const key = record.key ?? null;
     const sticky = !explicit && key === null && this.#sticky !== null;
     if (explicit) {
-      partition = record.partition!;
-      if (count >= 0 && typeof partition === 'number' && partition >= count) {
-        throw new InvalidRecordError('partition', `is ${partition}, but topic ${topic} has ${count} partition(s) [0..${count - 1}]`);
+      partition = requested;
+      if (partition >= t.count) {
+        throw new InvalidRecordError('partition', `is ${partition}, but topic ${topic} has ${t.count} partition(s) [0..${t.count - 1}]`);
       }
     } else if (sticky) {
-      if (t !== null && this.#stickyCache && t.sticky !== null && t.sticky.partition === t.checkedPartition) {
-        // Same sticky partition, leader checked under this cluster version: nothing to look up.
+      const st = t.sticky;
+      if (this.#stickyCache && st !== null && st.partition === t.checkedPartition && st.producedBytes < this.config.batchSize) {
+        // Same sticky partition, leader checked under this cluster version, no switch pending:
+        // nothing to look up.
         partition = t.checkedPartition;
       } else {
-        partition = this.#sticky!.partition(topic, null, 0, cluster);
-        if (t !== null) {
-          t.sticky = this.#sticky!.sticky.stateOf(topic) ?? null;
-          t.checkedPartition = partition >= 0 && cluster.leaderFor(topic, partition) !== NO_LEADER ? partition : -1;
-        }
+        partition = this.#stickyPartition(t, cluster);
       }
     } else {
       partition = this.#partitioner.partition(topic, key, 0, cluster);
+      if (!(Number.isInteger(partition) && partition >= 0 && partition < t.count)) {
+        throw new InvalidRecordError('partition', `the partitioner chose ${String(partition)} for topic ${topic}, which has ${t.count} partition(s)`);
+      }
     }
-    if (partition === UNKNOWN_PARTITION) return this.#appendAfterMetadata(topic, record, completion);
     this.#lastPartition = partition;
     const headers = toHeaders(record.headers);
-    let handle: PartitionHandle | null = null;
-    if (t !== null && typeof partition === 'number' && partition >= 0 && partition < t.count && Number.isInteger(partition)) {
-      handle = t.handles[partition] ??= this.accumulator.partitionHandle({ topic, partition });
-    }
-    const r =
-      handle !== null
-        ? this.accumulator.appendTo(handle, record.timestamp, key, record.value, headers, completion)
-        : this.accumulator.append(this.#topicPartition(topic, partition), record.timestamp, key, record.value, headers, completion);
+    const handle = (t.handles[partition] ??= this.accumulator.partitionHandle({ topic, partition }));
+    const r = this.accumulator.appendTo(handle, record.timestamp, key, record.value, headers, completion);
     if (sticky) {
       if (r instanceof Promise) return this.#recordStickyAfterWait(r, topic, partition, record);
-      this.#recordSticky(topic, partition, record, t !== null && t.sticky !== null ? t : null);
+      this.#recordSticky(topic, partition, record, t.sticky !== null ? t : null);
     }
     return r;
   }
 
-  // The two waits below are methods, not closures in #append: a closure there would make
-  // every call allocate a context for the variables it captures (see RecordAccumulator).
+  /**
+   * The sticky partition of an unkeyed record when the cached one cannot be used: first
+   * completes a switch that was deferred because the partition's last batch was not full,
+   * once it is (KIP-794; Kafka `RecordAccumulator.partitionChanged`).
+   */
+  #stickyPartition(t: TopicState, cluster: ClusterView): number {
+    const sp = this.#sticky!;
+    const st = t.sticky ?? sp.sticky.stateOf(t.topic) ?? null;
+    if (st !== null && sp.sticky.switchDeferred(st)) {
+      const handle = t.handles[st.partition];
+      if (handle === undefined || this.accumulator.lastBatchFullOf(handle)) sp.sticky.completeDeferredSwitch(st, t.topic, cluster);
+    }
+    const partition = sp.partition(t.topic, null, 0, cluster);
+    t.sticky = sp.sticky.stateOf(t.topic) ?? null;
+    t.checkedPartition = partition >= 0 && cluster.leaderFor(t.topic, partition) !== NO_LEADER ? partition : -1;
+    if (!(partition >= 0 && partition < t.count)) {
+      throw new InvalidRecordError('partition', `the sticky partitioner chose ${partition} for topic ${t.topic}, which has ${t.count} partition(s)`);
+    }
+    return partition;
+  }
 
-  /** Appends `record` once `topic` has metadata. */
+  // The waits below are methods, not closures in #append: a closure there would make every
+  // call allocate a context for the variables it captures (see RecordAccumulator).
+
+  /** Appends `record` once `topic` (and `partition`, when >= 0) is in the metadata. */
   #appendAfterMetadata(
     topic: string,
+    partition: number,
     record: ProducerRecord,
     completion: RecordCallback | 'promise' | null,
   ): Promise<RecordAppendResult> {
-    return this.#awaitMetadata(topic).then(() => this.#append(record, completion));
+    return this.metadata.awaitTopic(topic, partition, this.config.maxBlockMs).then(() => this.#append(record, completion, true));
+  }
+
+  /** Remembers a waiting send until it is in a batch (or failed), for flush and close. */
+  #trackWaiting(pending: Promise<RecordAppendResult>): Promise<RecordAppendResult> {
+    this.#waitingSends.add(pending);
+    const forget = (): void => {
+      this.#waitingSends.delete(pending);
+    };
+    pending.then(forget, forget);
+    return pending;
   }
 
   /** Accounts a sticky append that had to wait for memory, once it is in a batch. */
@@ -359,15 +461,15 @@ export class Producer {
 
   /**
    * The cached lookups of `topic` under the cluster's current version (rebuilt when it
-   * changed); null when they cannot be cached: a bad or unknown topic, or a cluster view
-   * without a `version`.
+   * changed); null when the topic has no metadata yet.
+   * @throws InvalidRecordError for a topic name Kafka would refuse
    */
   #topicStateFor(topic: string, cluster: ClusterView): TopicState | null {
-    const version = cluster.version;
-    if (version === undefined || typeof topic !== 'string' || topic.length === 0) return null;
+    let t = this.#topicStates.get(topic);
+    if (t === undefined) checkTopicName(topic); // checked once per topic: known topics have a state
     const count = cluster.partitionCount(topic);
     if (count < 0) return null;
-    let t = this.#topicStates.get(topic);
+    const version = cluster.version ?? 0;
     if (t === undefined) {
       t = { topic, version, count, handles: [], sticky: null, checkedPartition: -1 };
       this.#topicStates.set(topic, t);
@@ -381,14 +483,10 @@ export class Producer {
   }
 
   /**
-   * One immutable `{ topic, partition }` per partition, reused by every send that takes the
-   * lookup path (records of uncached topics). Invalid topics/partitions are not cached (the
-   * accumulator rejects them).
+   * One immutable `{ topic, partition }` per partition, for the sticky partitioner's
+   * lookups of partitions without a handle yet.
    */
   #topicPartition(topic: string, partition: number): TopicPartition {
-    if (typeof topic !== 'string' || typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition >= 65536) {
-      return { topic, partition };
-    }
     let byPartition = this.#topicPartitions.get(topic);
     if (byPartition === undefined) {
       byPartition = [];
@@ -406,69 +504,58 @@ export class Producer {
     // decides when to move to another partition.
     const v = record.value;
     const size = 16 + (v === null || v === undefined ? 0 : typeof v === 'string' ? v.length : v.length);
+    const cluster = this.metadata.cluster;
     const handle = t !== null ? t.handles[partition] : undefined;
     if (t !== null && handle !== undefined) {
-      this.#sticky!.sticky.recordAppendedTo(t.sticky!, topic, partition, size, this.network.cluster, this.accumulator.lastBatchFullOf(handle));
+      this.#sticky!.sticky.recordAppendedTo(t.sticky!, topic, partition, size, cluster, this.accumulator.lastBatchFullOf(handle));
     } else {
-      this.#sticky!.sticky.recordAppended(topic, partition, size, this.network.cluster, this.accumulator.lastBatchFull(this.#topicPartition(topic, partition)));
+      this.#sticky!.sticky.recordAppended(topic, partition, size, cluster, this.accumulator.lastBatchFull(this.#topicPartition(topic, partition)));
     }
   }
+}
 
-  /**
-   * Waits until `topic` has metadata (refreshing every `retryBackoffMs`), at most
-   * `maxBlockMs` (Kafka `waitOnMetadata`): concurrent sends to the topic share one wait.
-   */
-  #awaitMetadata(topic: string): Promise<void> {
-    if (typeof topic !== 'string' || topic.length === 0) {
-      return Promise.reject(new InvalidRecordError('topic', `must be a non-empty string, got ${String(topic)}`));
+/** The fields a {@link ProducerRecord} may have. */
+function checkRecordFields(record: object): void {
+  for (const name in record) {
+    switch (name) {
+      case 'topic':
+      case 'partition':
+      case 'key':
+      case 'value':
+      case 'headers':
+      case 'timestamp':
+        continue;
+      default:
+        throw unknownFields(record);
     }
-    let wait = this.#metadataWaits.get(topic);
-    if (wait !== undefined) return wait;
-    const startMs = this.#scheduler.nowMs();
-    const maxBlockMs = this.config.maxBlockMs;
-    wait = new Promise<void>((resolve, reject) => {
-      const attempt = (): void => {
-        if (this.#closed) {
-          reject(new ClosedError(`the producer was closed while waiting for metadata of topic ${topic}`));
-          return;
-        }
-        const check = (): void => {
-          if (this.#closed) {
-            reject(new ClosedError(`the producer was closed while waiting for metadata of topic ${topic}`));
-            return;
-          }
-          if (this.network.cluster.partitionCount(topic) >= 0) {
-            resolve();
-            return;
-          }
-          const waitedMs = this.#scheduler.nowMs() - startMs;
-          if (waitedMs >= maxBlockMs) {
-            reject(new TimeoutError(`topic ${topic} not present in metadata after ${waitedMs} ms (maxBlockMs=${maxBlockMs})`));
-            return;
-          }
-          const timer = this.#scheduler.setTimeout(() => {
-            this.#metadataTimers.delete(timer);
-            attempt();
-          }, Math.min(Math.max(this.config.retryBackoffMs, 1), maxBlockMs - waitedMs));
-          this.#metadataTimers.add(timer);
-        };
-        let pending: Promise<void>;
-        try {
-          pending = this.network.refreshMetadata([topic]);
-        } catch (err) {
-          pending = Promise.reject(err);
-        }
-        pending.then(check, check);
-      };
-      attempt();
-    });
-    const cleanup = (): void => {
-      this.#metadataWaits.delete(topic);
-    };
-    wait.then(cleanup, cleanup);
-    this.#metadataWaits.set(topic, wait);
-    return wait;
   }
+}
+
+function unknownFields(record: object): InvalidRecordError {
+  const known = new Set(['topic', 'partition', 'key', 'value', 'headers', 'timestamp']);
+  const unknown: string[] = [];
+  for (const name in record) if (!known.has(name)) unknown.push(name);
+  const hint = unknown.includes('messages')
+    ? ': a record is one message — to send several, call send() once per record (kafkajs\'s { topic, messages: [...] } shape is not a record)'
+    : '';
+  return new InvalidRecordError(
+    unknown[0],
+    `is not a field of a record (unknown: ${unknown.map((u) => JSON.stringify(u)).join(', ')}; a record has topic, partition, key, value, headers, timestamp)${hint}`,
+  );
+}
+
+/** An explicit partition: an integer in [0, 2^31 − 1]; no value collides with the internal "choose one" marker. */
+function checkPartition(partition: unknown): number {
+  if (typeof partition === 'number' && Number.isInteger(partition) && partition >= 0 && partition <= 2147483647) return partition;
+  throw new InvalidRecordError(
+    'partition',
+    `must be an integer in [0, 2147483647] (or null/omitted to let the partitioner choose), got ${typeof partition === 'number' ? partition : typeof partition}`,
+  );
+}
+
+/** A promise-style send's result once its append finished waiting. */
+function completionOf(r: RecordAppendResult): Promise<RecordMetadata> {
+  return r.completion!;
 }
 
 /**
@@ -491,6 +578,10 @@ function toHeaders(headers: ProducerRecord['headers']): readonly RecordHeader[] 
   if (Array.isArray(headers)) return headers as readonly RecordHeader[];
   if (typeof headers !== 'object') return headers as unknown as readonly RecordHeader[]; // the accumulator names the error
   const out: RecordHeader[] = [];
+  if (headers instanceof Map) {
+    for (const [key, value] of headers as ReadonlyMap<unknown, unknown>) out.push({ key, value } as RecordHeader);
+    return out;
+  }
   for (const key of Object.keys(headers)) out.push({ key, value: (headers as { readonly [k: string]: Uint8Array | string | null })[key] });
   return out;
 }

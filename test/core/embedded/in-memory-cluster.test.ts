@@ -19,7 +19,7 @@ import {
 import { byteLengthOf } from '../../../packages/core/src/format/record-data.js';
 import { sizeOfHeaders, sizeOfRecordBody, writeRecord } from '../../../packages/core/src/format/record-writer.js';
 import { sealBatch } from '../../../packages/core/src/sealing/seal-batch.js';
-import type { ProducePartitionResponse, ProduceRequest } from '../../../packages/core/src/sender/network-client.js';
+import type { ProducePartitionResponse, ProduceRequest } from '../../../packages/core/src/network/network-client.js';
 
 const T0 = 1_700_000_000_000;
 const INT32_MAX = 2147483647;
@@ -100,9 +100,7 @@ describe('InMemoryCluster', () => {
     it('has 3 brokers by default and assigns leaders round robin', () => {
       const c = new InMemoryCluster({ topics: { t: 4, u: 1 } });
       expect(c.brokerIds()).to.deep.equal([0, 1, 2]);
-      expect(c.cluster.nodeIds().sort()).to.deep.equal([0, 1, 2]);
-      expect([0, 1, 2, 3].map((p) => c.cluster.leaderFor('t', p))).to.deep.equal([0, 1, 2, 0]);
-      expect(c.cluster.partitionCount('u')).to.equal(1);
+      expect([0, 1, 2, 3].map((p) => c.trueLeaderFor('t', p))).to.deep.equal([0, 1, 2, 0]);
       expect(c.topicPartitionCounts()).to.deep.equal({ t: 4, u: 1 });
     });
 
@@ -239,21 +237,21 @@ describe('InMemoryCluster', () => {
   });
 
   describe('leaders and metadata', () => {
-    it('answers NOT_LEADER_OR_FOLLOWER from the old leader after moveLeader, until the producer refreshes metadata', async () => {
+    it('answers NOT_LEADER_OR_FOLLOWER from the old leader after moveLeader, and the new leader and epoch in metadata', async () => {
       const { c, s } = virtualCluster();
-      expect(c.cluster.leaderFor('t', 0)).to.equal(0);
+      expect(c.trueLeaderFor('t', 0)).to.equal(0);
       c.moveLeader('t', 0, 2);
-      expect(c.cluster.leaderFor('t', 0)).to.equal(0); // stale, like a real producer's view
       expect(c.trueLeaderFor('t', 0)).to.equal(2);
       const p = c.send(request(0, [{ records: makeBatch({ values: ['x'] }) }]));
       await s.runUntilIdle();
       const [r] = await p;
       expect(r.errorCode).to.equal(6);
       expect(r.errorMessage).to.match(/node 0 does not lead t-0; node 2 does \(leader epoch 1\)/);
-      const refreshed = c.refreshMetadata(['t']);
+      const refreshed = c.fetchMetadata({ topics: ['t'], allowAutoTopicCreation: false });
       await s.runUntilIdle();
-      await refreshed;
-      expect(c.cluster.leaderFor('t', 0)).to.equal(2);
+      const md = await refreshed;
+      expect(md.topics[0].partitions[0]).to.deep.equal({ partition: 0, errorCode: 0, leader: 2, leaderEpoch: 1 });
+      expect(md.brokers.map((b) => b.nodeId)).to.deep.equal([0, 1, 2]);
       const ok = c.send(request(2, [{ records: makeBatch({ values: ['x'] }) }]));
       await s.runUntilIdle();
       expect((await ok)[0]).to.include({ errorCode: 0, baseOffset: 0 });
@@ -261,17 +259,20 @@ describe('InMemoryCluster', () => {
       expect(stored.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET)).to.equal(1);
     });
 
-    it('creates topics on a metadata request with autoCreateTopics', async () => {
+    it('creates topics on a metadata request with autoCreateTopics when the request allows it, else answers UNKNOWN_TOPIC_OR_PARTITION', async () => {
       const { c, s } = virtualCluster({ autoCreateTopics: true, defaultPartitions: 4 });
-      const p = c.refreshMetadata(['fresh']);
+      const denied = c.fetchMetadata({ topics: ['fresh'], allowAutoTopicCreation: false });
       await s.runUntilIdle();
-      await p;
-      expect(c.cluster.partitionCount('fresh')).to.equal(4);
+      expect((await denied).topics[0]).to.deep.equal({ topic: 'fresh', errorCode: 3, partitions: [] });
+      const p = c.fetchMetadata({ topics: ['fresh'], allowAutoTopicCreation: true });
+      await s.runUntilIdle();
+      expect((await p).topics[0].partitions).to.have.length(4);
+      expect(c.topicPartitionCounts().fresh).to.equal(4);
       const { c: c2, s: s2 } = virtualCluster();
-      const p2 = c2.refreshMetadata(['fresh']);
+      const p2 = c2.fetchMetadata({ topics: ['fresh'], allowAutoTopicCreation: true });
       await s2.runUntilIdle();
-      await p2;
-      expect(c2.cluster.partitionCount('fresh')).to.equal(-1);
+      expect((await p2).topics[0].errorCode).to.equal(3);
+      expect(c2.topicPartitionCounts().fresh).to.equal(undefined);
     });
 
     it('allocates increasing producer ids with epoch 0', async () => {
@@ -279,8 +280,8 @@ describe('InMemoryCluster', () => {
       const a = c.initProducerId();
       const b = c.initProducerId();
       await s.runUntilIdle();
-      expect(await a).to.deep.equal({ producerId: 0, epoch: 0 });
-      expect(await b).to.deep.equal({ producerId: 1, epoch: 0 });
+      expect(await a).to.deep.equal({ errorCode: 0, producerId: 0, producerEpoch: 0 });
+      expect(await b).to.deep.equal({ errorCode: 0, producerId: 1, producerEpoch: 0 });
       expect(s.nowMs()).to.equal(T0 + 6);
     });
   });
@@ -317,7 +318,7 @@ describe('InMemoryCluster', () => {
       expect(err).to.be.instanceOf(BrokerError);
       expect(err).to.include({ errorCode: 13, errorName: 'NETWORK_EXCEPTION', retriable: true });
       expect(c.inFlightRequests(1)).to.equal(0);
-      expect(c.canSend(1)).to.equal(true);
+      expect(c.ready(1)).to.equal(true);
       const later = c.send(request(1, [{ partition: 1, records: makeBatch({ values: ['x'] }) }]));
       const caught = rejection(later);
       await s.runUntilIdle();
@@ -344,11 +345,11 @@ describe('InMemoryCluster', () => {
       const { c, s } = virtualCluster();
       c.setBrokerDown(0, true);
       c.setBrokerDown(1, true);
-      const ok = c.refreshMetadata(['t']);
+      const ok = c.fetchMetadata({ topics: ['t'], allowAutoTopicCreation: false });
       await s.runUntilIdle();
       await ok;
       c.setBrokerDown(2, true);
-      const failed = rejection(c.refreshMetadata(['t']));
+      const failed = rejection(c.fetchMetadata({ topics: ['t'], allowAutoTopicCreation: false }));
       await s.runUntilIdle();
       expect(((await failed) as BrokerError).errorCode).to.equal(13);
     });
@@ -410,23 +411,23 @@ describe('InMemoryCluster', () => {
       expect(s.nowMs()).to.equal(T0 + 40);
     });
 
-    it('counts in-flight requests per node and stops canSend at maxInFlightRequestsPerConnection', async () => {
+    it('counts in-flight requests per node and stops ready() at maxInFlightRequestsPerConnection', async () => {
       const { c, s } = virtualCluster({ latencyMs: 5, maxInFlightRequestsPerConnection: 2 });
       const a = c.send(request(0, [{ records: makeBatch({ values: ['a'] }) }]));
-      expect(c.canSend(0)).to.equal(true);
+      expect(c.ready(0)).to.equal(true);
       const b = c.send(request(0, [{ records: makeBatch({ values: ['b'] }) }]));
       expect(c.inFlightRequests(0)).to.equal(2);
-      expect(c.canSend(0)).to.equal(false);
-      expect(c.canSend(1)).to.equal(true);
-      expect(c.canSend(42)).to.equal(false);
+      expect(c.ready(0)).to.equal(false);
+      expect(c.ready(1)).to.equal(true);
+      expect(c.ready(42)).to.equal(false);
       await s.runUntilIdle();
       await Promise.all([a, b]);
       expect(c.inFlightRequests(0)).to.equal(0);
-      expect(c.canSend(0)).to.equal(true);
+      expect(c.ready(0)).to.equal(true);
       expect(c.readRecords('t', 0).map((r) => Buffer.from(r.value!).toString())).to.deep.equal(['a', 'b']);
     });
 
-    it('rejects a send that canSend() refuses with IllegalStateError', async () => {
+    it('rejects a send that ready() refuses with IllegalStateError', async () => {
       const { c } = virtualCluster({ maxInFlightRequestsPerConnection: 1 });
       void c.send(request(0, [{ records: makeBatch({ values: ['a'] }) }]));
       const err = await rejection(c.send(request(0, [{ records: makeBatch({ values: ['b'] }) }])));
@@ -561,9 +562,9 @@ describe('InMemoryCluster', () => {
       const p = rejection(c.send(request(0, [{ records: makeBatch({ values: ['x'] }) }])));
       await c.close();
       expect(await p).to.be.instanceOf(ClosedError);
-      expect(c.canSend(0)).to.equal(false);
+      expect(c.ready(0)).to.equal(false);
       expect(await rejection(c.send(request(0, [{ records: makeBatch({ values: ['x'] }) }])))).to.be.instanceOf(ClosedError);
-      expect(await rejection(c.refreshMetadata([]))).to.be.instanceOf(ClosedError);
+      expect(await rejection(c.fetchMetadata({ topics: [], allowAutoTopicCreation: false }))).to.be.instanceOf(ClosedError);
       await s.runUntilIdle();
       expect(c.highWatermark('t', 0)).to.equal(0);
     });

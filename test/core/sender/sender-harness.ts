@@ -9,7 +9,6 @@ import { VirtualScheduler } from '../../../packages/core/src/embedded/virtual-sc
 import type { InMemoryClusterOptions } from '../../../packages/core/src/embedded/in-memory-cluster.js';
 import { InMemoryCluster } from '../../../packages/core/src/embedded/in-memory-cluster.js';
 import { seededRandom } from '../../../packages/core/src/embedded/seeded-random.js';
-import type { ClusterView } from '../../../packages/core/src/cluster/cluster.js';
 import type { ProducerConfigInput } from '../../../packages/core/src/config.js';
 import { peekBatchHeader, readRecordBatches } from '../../../packages/core/src/format/record-batch-reader.js';
 import { decompressRecords } from '../../../packages/core/src/compression/codecs.js';
@@ -21,10 +20,13 @@ import type { SealJob, Sealer } from '../../../packages/core/src/sealing/sealer.
 import type { Scheduler } from '../../../packages/core/src/clock.js';
 import { Producer } from '../../../packages/core/src/producer.js';
 import type {
+  InitProducerIdResponse,
+  MetadataRequest,
+  MetadataResponse,
   NetworkClient,
   ProducePartitionResponse,
   ProduceRequest,
-} from '../../../packages/core/src/sender/network-client.js';
+} from '../../../packages/core/src/network/network-client.js';
 
 /** One partition batch of one produce request, as it left the producer. */
 export interface SentBatch {
@@ -61,12 +63,12 @@ export class RecordingNetwork implements NetworkClient {
     this.#scheduler = scheduler;
   }
 
-  get cluster(): ClusterView {
-    return this.inner.cluster;
+  ready(nodeId: number): boolean {
+    return this.inner.ready(nodeId);
   }
 
-  canSend(nodeId: number): boolean {
-    return this.inner.canSend(nodeId);
+  setWakeupListener(listener: (() => void) | null): void {
+    this.inner.setWakeupListener(listener);
   }
 
   inFlightRequests(nodeId: number): number {
@@ -110,11 +112,11 @@ export class RecordingNetwork implements NetworkClient {
     return p;
   }
 
-  refreshMetadata(topics: readonly string[]): Promise<void> {
-    return this.inner.refreshMetadata(topics);
+  fetchMetadata(request: MetadataRequest): Promise<MetadataResponse> {
+    return this.inner.fetchMetadata(request);
   }
 
-  initProducerId(): Promise<{ producerId: number; epoch: number }> {
+  initProducerId(): Promise<InitProducerIdResponse> {
     return this.inner.initProducerId();
   }
 
@@ -215,6 +217,9 @@ export function makeSim(options: SimOptions = {}): Sim {
     scheduler,
     random: seededRandom(options.seed ?? 1),
   });
+  // As if the producer had fetched metadata once: the topics created up front are known.
+  const known = Object.keys(cluster.topicPartitionCounts());
+  if (known.length > 0) producer.metadata.apply(cluster.brokers.metadata(known, false));
   const runUntil = (condition: () => boolean, maxMs = 600_000): Promise<boolean> => scheduler.runUntil(condition, maxMs);
   const settle = async <T>(promise: Promise<T>, maxMs = 600_000): Promise<T> => {
     let done = false;

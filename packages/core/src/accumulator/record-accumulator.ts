@@ -20,6 +20,7 @@
 import type { ClusterView } from '../cluster/cluster.js';
 import { NO_LEADER } from '../cluster/cluster.js';
 import type { TopicPartition } from '../cluster/topic-partition.js';
+import { checkTopicName } from '../cluster/topic-partition.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { IndexedSet } from '../collections/indexed-set.js';
@@ -155,7 +156,6 @@ const INCOMPLETE_SLOT: IndexSlot<ProducerBatch> = {
   get: (b) => b.incompleteIndex,
   set: (b, i) => void (b.incompleteIndex = i),
 };
-const MAX_TOPIC_LENGTH = 249;
 
 /** Heap (non-pool) memory of a split batch: nothing to give back, the GC frees it. */
 const releaseHeapSlot = (): void => {};
@@ -187,6 +187,21 @@ function checkHeaders(headers: unknown): readonly RecordHeader[] | null {
     }
   }
   return headers as readonly RecordHeader[];
+}
+
+/** Checks `append`'s rare switches (only when some are given). */
+function checkAppendOptions(options: AppendOptions): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidRecordError('options', `must be an object { abortOnNewBatch?, maxBlockMs?, nowMs? }, got ${describe(options)}`);
+  const { abortOnNewBatch, maxBlockMs, nowMs } = options;
+  if (abortOnNewBatch !== undefined && typeof abortOnNewBatch !== 'boolean') {
+    throw new InvalidRecordError('options.abortOnNewBatch', `must be true or false, got ${describe(abortOnNewBatch)}`);
+  }
+  if (maxBlockMs !== undefined && !(typeof maxBlockMs === 'number' && maxBlockMs >= 0 && (Number.isSafeInteger(maxBlockMs) || maxBlockMs === Infinity))) {
+    throw new InvalidRecordError('options.maxBlockMs', `must be an integer >= 0 (ms) or Infinity, got ${describe(maxBlockMs)}`);
+  }
+  if (nowMs !== undefined && !(typeof nowMs === 'number' && Number.isSafeInteger(nowMs) && nowMs >= 0)) {
+    throw new InvalidRecordError('options.nowMs', `must be a non-negative integer (ms), got ${describe(nowMs)}`);
+  }
 }
 
 export class RecordAccumulator {
@@ -338,9 +353,8 @@ export class RecordAccumulator {
   partitionHandle(tp: TopicPartition): PartitionHandle {
     const topic = tp?.topic;
     const partition = tp?.partition;
-    if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
-      throw new InvalidRecordError('topic', `must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${describe(topic)}`);
-    }
+    // A topic seen before was checked then: only a new one pays for the name check.
+    if (typeof topic !== 'string' || !this.#batches.has(topic)) checkTopicName(topic);
     if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition > INT32_MAX) {
       throw new InvalidRecordError('partition', `must be an integer in [0, ${INT32_MAX}], got ${describe(partition)}`);
     }
@@ -387,6 +401,7 @@ export class RecordAccumulator {
     completion: RecordCompletionRequest | undefined,
     options: AppendOptions | undefined,
   ): RecordAppendResult | Promise<RecordAppendResult> {
+    if (options !== undefined) checkAppendOptions(options);
     let ts: number;
     if (timestampMs === null || timestampMs === undefined) {
       ts = options?.nowMs ?? this.#clock.nowMs();

@@ -10,8 +10,8 @@ export interface RecordHeader {
   readonly value: Uint8Array | string | null;
 }
 
-/** Serialized length of a key/value in bytes; -1 for null (Kafka's null marker). */
-export function byteLengthOf(data: RecordData): number {
-  if (data === null) return -1;
+/** Serialized length of a key/value in bytes; -1 for null or undefined (Kafka's null marker). */
+export function byteLengthOf(data: RecordData | undefined): number {
+  if (data === null || data === undefined) return -1;
   return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
 }

@@ -144,6 +144,36 @@ export class StickyPartitioner {
     }
   }
 
+  /**
+   * Whether a switch of `state`'s topic was deferred: enough bytes were produced to its
+   * partition, but its last batch was not full then ({@link recordAppendedTo} with
+   * `enableSwitch` false).
+   */
+  switchDeferred(state: StickyState): boolean {
+    return state.partition >= 0 && state.producedBytes >= this.#batchSizeBytes;
+  }
+
+  /**
+   * Completes a deferred switch once the partition's batches are full — drained, or closed —
+   * so that the next unkeyed record starts the new partition on a batch boundary (Kafka
+   * `RecordAccumulator.partitionChanged`, "complete previously disabled partition switch").
+   * Without it the only switch left would be the forced one at 2 × batchSizeBytes, and
+   * keyless traffic under a long linger would leave small leftover batches behind.
+   * @param state - the topic's state from {@link stateOf}
+   * @returns the topic's sticky partition afterwards
+   */
+  completeDeferredSwitch(state: StickyState, topic: string, cluster: ClusterView): number {
+    const info = state as StickyPartitionInfo;
+    if (info.partition >= 0 && info.producedBytes >= this.#batchSizeBytes) {
+      const numPartitions = cluster.partitionCount(topic);
+      if (numPartitions > 0) {
+        info.partition = this.#nextPartition(topic, numPartitions, cluster);
+        info.producedBytes = 0;
+      }
+    }
+    return info.partition;
+  }
+
   /** Forgets the sticky state of `topic` (or of every topic), e.g. after its partition count changed. */
   reset(topic?: string): void {
     for (const [t, info] of this.#sticky) {

@@ -148,6 +148,8 @@ interface PartitionSequences {
   outstanding: number;
   /** A sent batch failed for good; whether the broker has it is not known yet (rule 6). */
   unresolved: boolean;
+  /** Where this sequence space started. */
+  firstSequence: number;
   /** Renumber `incomplete` from 0 at the next epoch bump (rules 4, 5). */
   renumber: boolean;
 }
@@ -167,9 +169,15 @@ export class IdempotenceManager {
   #bumpRequested = false;
   #bumps = 0;
 
-  /** @param accumulator - whose drain assigns the sequences (its producer id is kept in step) */
-  constructor(accumulator: RecordAccumulator) {
+  readonly #firstSequence: number;
+
+  /**
+   * @param accumulator - whose drain assigns the sequences (its producer id is kept in step)
+   * @param firstSequence - where a partition's sequences start under a new producer id (Kafka: 0)
+   */
+  constructor(accumulator: RecordAccumulator, firstSequence = 0) {
     this.#acc = accumulator;
+    this.#firstSequence = firstSequence;
   }
 
   /** The producer id and epoch new batches get; null before InitProducerId answered. */
@@ -296,7 +304,7 @@ export class IdempotenceManager {
       if (s.outstanding > 0 || s.incomplete.length > 0) continue;
       if (s.producerId !== cur.producerId || s.epoch !== cur.epoch) continue; // adoption at drain clears it
       const next = this.#acc.sequenceFor(s);
-      if (incrementSequence(s.lastAckedSequence, 1) === next || (s.lastAckedSequence < 0 && next === 0)) {
+      if (incrementSequence(s.lastAckedSequence, 1) === next || (s.lastAckedSequence < 0 && next === s.firstSequence)) {
         s.unresolved = false;
         this.#unresolved.delete(s);
       } else {
@@ -327,6 +335,7 @@ export class IdempotenceManager {
       s.producerId = next.producerId;
       s.epoch = next.epoch;
       s.window = [...s.incomplete];
+      s.firstSequence = 0;
       s.lastAckedSequence = -1;
       s.unresolved = false;
       s.renumber = false;
@@ -337,15 +346,21 @@ export class IdempotenceManager {
     this.#bumpRequested = false;
   }
 
-  /** Starts the partition's sequence space over in the current epoch (nothing of it is incomplete). */
+  /**
+   * Starts the partition's sequence space over in the current epoch (nothing of it is
+   * incomplete): at `firstSequence` under a producer id the partition never saw, at 0 in a
+   * bumped epoch (the broker demands 0 there).
+   */
   #adopt(s: PartitionSequences, cur: ProducerIdAndEpoch): void {
+    const first = s.producerId === cur.producerId ? 0 : this.#firstSequence;
+    s.firstSequence = first;
     s.window = [];
     s.producerId = cur.producerId;
     s.epoch = cur.epoch;
     s.lastAckedSequence = -1;
     s.unresolved = false;
     this.#unresolved.delete(s);
-    this.#acc.resetSequence(s, 0);
+    this.#acc.resetSequence(s, first);
   }
 
   #requestRenumber(s: PartitionSequences): void {
@@ -382,6 +397,7 @@ export class IdempotenceManager {
       outstanding: 0,
       unresolved: false,
       renumber: false,
+      firstSequence: 0,
     });
   }
 }

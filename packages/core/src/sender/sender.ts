@@ -53,15 +53,16 @@ import { systemScheduler } from '../clock.js';
 import type { ProducerConfig } from '../config.js';
 import { AbortedError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError } from '../errors.js';
 import { ProducerMetrics } from '../metrics.js';
+import type { ProducerMetadata } from '../metadata/producer-metadata.js';
+import type { InitProducerIdResponse, NetworkClient, ProducePartitionData, ProducePartitionResponse } from '../network/network-client.js';
+import { RetryBackoff } from '../retry-backoff.js';
 import { IdempotenceManager } from './idempotence.js';
 import type { InFlightRequest } from './in-flight.js';
 import { InFlightRequests } from './in-flight.js';
 import { KafkaErrors, brokerErrorFor, kafkaError } from '../protocol/kafka-errors.js';
-import type { NetworkClient, ProducePartitionData, ProducePartitionResponse } from './network-client.js';
-import { RetryBackoff } from '../retry-backoff.js';
 
-/** How long to wait before trying a node the network says it cannot send to (Kafka `reconnect.backoff.ms`). */
-export const RECONNECT_BACKOFF_MS = 50;
+/** How long the loop waits after an unexpected exception before running again. */
+export const INTERNAL_ERROR_BACKOFF_MS = 50;
 /** ready/drain rounds in one loop turn before yielding to the event loop. */
 const MAX_DRAIN_ROUNDS = 64;
 
@@ -71,6 +72,8 @@ export interface SenderOptions {
   readonly accumulator: RecordAccumulator;
   /** Where produce requests go. */
   readonly network: NetworkClient;
+  /** The cluster view to route by, and where to ask for fresh metadata. */
+  readonly metadata: ProducerMetadata;
   /** Time and timers; must tell the same time as the accumulator's clock. Default: the system scheduler. */
   readonly scheduler?: Scheduler;
   /** Sensors to record into; default a new {@link ProducerMetrics}. */
@@ -82,6 +85,8 @@ export interface SenderOptions {
    * accumulator's `enableIdempotence`. Resolve conflicts first with `resolveIdempotence`.
    */
   readonly idempotence?: boolean;
+  /** Where each partition's sequences start under a new producer id (default 0; see `ProducerOptions.firstSequence`). */
+  readonly firstSequence?: number;
 }
 
 /** Options of {@link Sender.close}. */
@@ -102,6 +107,7 @@ export class Sender {
   readonly metrics: ProducerMetrics;
   readonly #acc: RecordAccumulator;
   readonly #network: NetworkClient;
+  readonly #metadata: ProducerMetadata;
   readonly #scheduler: Scheduler;
   readonly #useImmediate: boolean;
   readonly #config: ProducerConfig;
@@ -123,15 +129,13 @@ export class Sender {
   #nextRequestId = 1;
   #lastInternalError: unknown = null;
 
-  /** Set once close has aborted what was left: no new metadata or producer-id requests. */
+  /** Set once close has aborted what was left: no new producer-id requests. */
   #stopping = false;
-  /** The metadata / InitProducerId requests in flight, awaited by close. */
-  #metadataPending: Promise<void> | null = null;
+  /** The InitProducerId request in flight, awaited by close. */
   #pidPending: Promise<void> | null = null;
-  #metadataInFlight = false;
-  readonly #metadataTopics = new Set<string>();
-  #nextMetadataMs = 0;
   #pidInFlight = false;
+  /** A non-retriable InitProducerId error: every record fails with it (Kafka's fatal state). */
+  #fatalError: SluiceError | null = null;
   #pidFailures = 0;
   #nextPidAttemptMs = 0;
 
@@ -142,12 +146,13 @@ export class Sender {
   constructor(options: SenderOptions) {
     this.#acc = options.accumulator;
     this.#network = options.network;
+    this.#metadata = options.metadata;
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#useImmediate = this.#scheduler === systemScheduler;
     this.#config = this.#acc.config;
     this.#backoff = new RetryBackoff(this.#config.retryBackoffMs, this.#config.retryBackoffMaxMs, options.random ?? Math.random);
     const idempotent = options.idempotence ?? this.#config.enableIdempotence;
-    this.#idem = idempotent ? new IdempotenceManager(this.#acc) : null;
+    this.#idem = idempotent ? new IdempotenceManager(this.#acc, options.firstSequence ?? 0) : null;
     this.#inFlight = new InFlightRequests(this.#config.deliveryTimeoutMs);
     this.#guaranteeOrder = this.#config.maxInFlightRequestsPerConnection === 1;
     this.metrics = options.metrics ?? new ProducerMetrics(this.#scheduler);
@@ -158,6 +163,9 @@ export class Sender {
       mayDrain: idem === null ? undefined : (tp, head) => idem.mayDrain(tp, head),
       batchDone: (batch, error) => this.#onBatchDone(batch, error),
     });
+    // A node that becomes ready (connected, answered, backoff over) wakes the loop: no polling.
+    this.#network.setWakeupListener(this.#onNetworkWakeup);
+    this.#metadata.onUpdate(this.#onNetworkWakeup);
     // The idempotent producer fetches its id at once (Kafka's sender does on its first loop).
     if (idem !== null) this.wakeup(0);
   }
@@ -183,8 +191,16 @@ export class Sender {
   }
 
   /**
+   * The non-retriable error that ended the idempotent producer (InitProducerId refused, e.g.
+   * CLUSTER_AUTHORIZATION_FAILED): every record fails with it. Null while healthy.
+   */
+  get fatalError(): SluiceError | null {
+    return this.#fatalError;
+  }
+
+  /**
    * An unexpected exception the loop caught (a bug: the loop logs it as a process warning and
-   * goes on after {@link RECONNECT_BACKOFF_MS}); null when none happened. Simulations assert it stays null.
+   * goes on after {@link INTERNAL_ERROR_BACKOFF_MS}); null when none happened. Simulations assert it stays null.
    */
   get lastInternalError(): unknown {
     return this.#lastInternalError;
@@ -208,11 +224,14 @@ export class Sender {
   /**
    * Makes every queued batch sendable now and resolves when every batch that existed when it
    * was called is complete (Kafka `flush`). Never rejects: records report their own errors.
+   * @param appendsFirst - appends still in progress (waiting for metadata or memory) whose
+   *   batches the flush must cover too: awaited before the incomplete batches are taken
    */
-  async flush(): Promise<void> {
+  async flush(appendsFirst: Promise<unknown> | null = null): Promise<void> {
     if (this.#closed) return;
     this.#acc.beginFlush();
     this.wakeup(0);
+    if (appendsFirst !== null) await appendsFirst.catch(() => undefined);
     await this.#acc.awaitFlushCompletion();
   }
 
@@ -252,13 +271,18 @@ export class Sender {
       );
     }
     this.#stopping = true;
+    const forced = timeoutMs === 0 || this.#forced;
     if (closeNetwork) await this.#network.close().catch(() => undefined);
-    if (this.#inFlight.size > 0) await new Promise<void>((resolve) => this.#settledWaiters.push(resolve));
-    // Let requests the loop started on its own behalf finish too: nothing of ours runs after close.
-    await this.#metadataPending;
-    await this.#pidPending;
+    // Requests still in flight hold their batches' memory until the network lets go of the
+    // bytes (KAFKA-17862). A network we close lets go at once. One we do not own may take up
+    // to request.timeout.ms: a forced close does not wait for it — the records already
+    // failed, and the memory returns when those requests settle.
+    if (this.#inFlight.size > 0 && !forced) await new Promise<void>((resolve) => this.#settledWaiters.push(resolve));
+    // Let the request the loop started on its own behalf finish too: nothing of ours runs after close.
+    if (!forced) await this.#pidPending;
     this.#closed = true;
     this.#cancelTimer();
+    this.#network.setWakeupListener(null);
     this.#acc.attachSender(null);
     await this.#acc.closeSealer();
   }
@@ -314,7 +338,7 @@ export class Sender {
     } catch (err) {
       this.#lastInternalError = err;
       process.emitWarning(`sluice sender loop failed (a bug): ${(err as Error)?.stack ?? String(err)}`, 'SluiceInternalWarning');
-      nextDelayMs = RECONNECT_BACKOFF_MS;
+      nextDelayMs = INTERNAL_ERROR_BACKOFF_MS;
     }
     if (nextDelayMs !== Infinity) this.wakeup(nextDelayMs);
     this.#checkIdle();
@@ -323,23 +347,26 @@ export class Sender {
   /** One loop iteration; returns ms until the next deadline (Infinity: none). */
   #runOnce(nowMs: number): number {
     const idem = this.#idem;
-    if (idem !== null && idem.maintain() === 'init-producer-id') this.#maybeInitProducerId(nowMs);
+    if (this.#fatalError !== null) {
+      if (this.#acc.hasIncomplete()) this.#acc.abortIncompleteBatches(this.#fatalError);
+    } else if (idem !== null && idem.maintain() === 'init-producer-id') {
+      this.#maybeInitProducerId(nowMs);
+    }
     this.#expire(nowMs);
-    if (this.#metadataTopics.size > 0) this.#requestMetadata(this.#metadataTopics, nowMs);
+    this.#metadata.maybeRefresh();
 
-    const cluster = this.#network.cluster;
+    const cluster = this.#metadata.cluster;
     let nextDelayMs = Infinity;
-    let blockedNode = false;
     for (let round = 0; ; round++) {
       const ready = this.#acc.ready(cluster, nowMs);
       nextDelayMs = ready.nextReadyCheckDelayMs;
-      if (ready.unknownLeaderTopics.size > 0) this.#requestMetadata(ready.unknownLeaderTopics, nowMs);
+      if (ready.unknownLeaderTopics.size > 0) this.#metadata.requestUpdate(ready.unknownLeaderTopics);
       let nodes: Set<number> | null = null;
       for (const node of ready.readyNodes) {
-        if (this.#inFlight.countTo(node) < this.#config.maxInFlightRequestsPerConnection && this.#network.canSend(node)) {
+        // A node that is not ready (connecting, in backoff, at its in-flight limit) wakes the
+        // loop through the network's listener or its answers when it becomes ready.
+        if (this.#inFlight.countTo(node) < this.#config.maxInFlightRequestsPerConnection && this.#network.ready(node, nowMs)) {
           (nodes ??= new Set()).add(node);
-        } else if (this.#inFlight.countTo(node) === 0) {
-          blockedNode = true; // no answer will wake us for this node: poll it later
         }
       }
       if (nodes === null) break;
@@ -353,10 +380,8 @@ export class Sender {
     }
 
     nextDelayMs = Math.min(nextDelayMs, this.#acc.nextBatchExpiryMs() - nowMs, this.#inFlight.nextExpiryMs() - nowMs);
-    if (blockedNode) nextDelayMs = Math.min(nextDelayMs, RECONNECT_BACKOFF_MS);
-    if (!this.#stopping) {
-      if (this.#metadataTopics.size > 0 && !this.#metadataInFlight) nextDelayMs = Math.min(nextDelayMs, this.#nextMetadataMs - nowMs);
-      if (idem !== null && idem.needsProducerId() && !this.#pidInFlight) nextDelayMs = Math.min(nextDelayMs, this.#nextPidAttemptMs - nowMs);
+    if (!this.#stopping && this.#fatalError === null && idem !== null && idem.needsProducerId() && !this.#pidInFlight) {
+      nextDelayMs = Math.min(nextDelayMs, this.#nextPidAttemptMs - nowMs);
     }
     return nextDelayMs < 0 ? 0 : nextDelayMs;
   }
@@ -454,7 +479,7 @@ export class Sender {
       if (responses === null) {
         const error = this.#requestError(request, failure);
         for (const b of request.sent) this.#completeBatch(b, request, null, error, nowMs);
-        if (!(error instanceof ClosedError)) this.#requestMetadata(request.sent.map((b) => b.topic), nowMs);
+        if (!(error instanceof ClosedError)) this.#metadata.requestUpdate(request.sent.map((b) => b.topic));
       } else {
         for (const b of request.sent) {
           let r: ProducePartitionResponse | undefined;
@@ -532,7 +557,7 @@ export class Sender {
       this.#handleTooLarge(batch, error, nowMs);
       return;
     }
-    if (response !== null && kafkaError(code).invalidMetadata) this.#requestMetadata([batch.topic], nowMs);
+    if (response !== null && kafkaError(code).invalidMetadata) this.#metadata.requestUpdate([batch.topic]);
     let retriable: boolean;
     if (requestError instanceof ClosedError) retriable = false;
     else if (this.#idem !== null) retriable = this.#idem.canRetry(batch, code);
@@ -591,55 +616,47 @@ export class Sender {
     if (this.#idleWaiters.length > 0) this.#checkIdle();
   }
 
-  // ------------------------------------------------------------------ metadata and producer id
+  // ------------------------------------------------------------------ producer id
 
-  /** Refreshes metadata for `topics`, at most once per `retry.backoff.ms` (Kafka `metadata.refresh.backoff`). */
-  #requestMetadata(topics: Iterable<string>, nowMs: number): void {
-    for (const t of topics) this.#metadataTopics.add(t);
-    if (this.#metadataInFlight || nowMs < this.#nextMetadataMs || this.#stopping) return;
-    this.#metadataInFlight = true;
-    this.#nextMetadataMs = nowMs + Math.max(this.#config.retryBackoffMs, 1);
-    const list = [...this.#metadataTopics];
-    this.#metadataTopics.clear();
-    const done = (): void => {
-      this.#metadataInFlight = false;
-      this.wakeup(0);
-    };
-    let pending: Promise<void>;
-    try {
-      pending = this.#network.refreshMetadata(list);
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    this.#metadataPending = pending.then(done, () => {
-      for (const t of list) this.#metadataTopics.add(t);
-      done();
-    });
-  }
+  readonly #onNetworkWakeup = (): void => {
+    this.wakeup(0);
+  };
 
   #maybeInitProducerId(nowMs: number): void {
     if (this.#pidInFlight || nowMs < this.#nextPidAttemptMs || this.#stopping) return;
     this.#pidInFlight = true;
-    let pending: Promise<{ producerId: number; epoch: number }>;
+    let pending: Promise<InitProducerIdResponse>;
     try {
       pending = this.#network.initProducerId();
     } catch (err) {
       pending = Promise.reject(err);
     }
     this.#pidPending = pending.then(
-      (value) => {
+      (answer) => {
         this.#pidInFlight = false;
-        this.#pidFailures = 0;
         if (this.#closed) return;
-        this.#idem?.setProducerIdAndEpoch(value);
-        this.wakeup(0);
+        if (answer.errorCode === 0) {
+          this.#pidFailures = 0;
+          this.#idem?.setProducerIdAndEpoch({ producerId: answer.producerId, epoch: answer.producerEpoch });
+          this.wakeup(0);
+        } else if (kafkaError(answer.errorCode).retriable) {
+          this.#retryInitProducerIdLater();
+        } else {
+          // Kafka's idempotent producer enters its fatal state: every record fails with the cause.
+          this.#fatalError = brokerErrorFor(answer.errorCode, 'InitProducerId for the idempotent producer was refused; no record can be sent', answer.errorMessage);
+          this.wakeup(0);
+        }
       },
       () => {
         this.#pidInFlight = false;
-        const now = this.#scheduler.nowMs();
-        this.#nextPidAttemptMs = now + this.#backoff.backoffMs(this.#pidFailures++);
-        this.wakeup(this.#nextPidAttemptMs - now);
+        this.#retryInitProducerIdLater();
       },
     );
+  }
+
+  #retryInitProducerIdLater(): void {
+    const now = this.#scheduler.nowMs();
+    this.#nextPidAttemptMs = now + this.#backoff.backoffMs(this.#pidFailures++);
+    this.wakeup(this.#nextPidAttemptMs - now);
   }
 }
