@@ -19,7 +19,9 @@ export type SluiceErrorCode =
   | 'SLUICE_ERR_TIMEOUT'
   | 'SLUICE_ERR_CORRUPT_BATCH'
   | 'SLUICE_ERR_SEAL_FAILED'
-  | 'SLUICE_ERR_BROKER';
+  | 'SLUICE_ERR_BROKER'
+  | 'SLUICE_ERR_PROTOCOL'
+  | 'SLUICE_ERR_SASL_AUTHENTICATION';
 
 /** Base class of every error Sluice throws or completes a record with. */
 export class SluiceError extends Error {
@@ -122,5 +124,32 @@ export class BrokerError extends SluiceError {
     super('SLUICE_ERR_BROKER', message, { retriable });
     this.errorCode = errorCode;
     this.errorName = errorName;
+  }
+}
+
+/**
+ * Bytes on the wire are not what the Kafka protocol allows: a frame or field is truncated, a
+ * length is negative or too large, a version is outside what Sluice speaks, or no API version
+ * is common to Sluice and the broker. The message names the message and version, the field,
+ * the offset and the byte counts ("ProduceResponse v9: cannot read int32 error_code at offset
+ * 57: only 2 of 4 bytes left"). Not retriable: the connection that produced it is unusable.
+ */
+export class ProtocolError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_PROTOCOL', message);
+  }
+}
+
+/**
+ * A SASL exchange failed on the client side (a malformed or forged server message, a server
+ * `e=` error, a bad server signature) or the broker rejected the credentials. The message names
+ * the mechanism and never contains the password or token.
+ */
+export class SaslAuthenticationError extends SluiceError {
+  /** The SASL mechanism, e.g. `SCRAM-SHA-512`. */
+  readonly mechanism: string;
+  constructor(mechanism: string, message: string) {
+    super('SLUICE_ERR_SASL_AUTHENTICATION', `SASL ${mechanism} authentication failed: ${message}`);
+    this.mechanism = mechanism;
   }
 }

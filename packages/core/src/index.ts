@@ -124,4 +124,5 @@ export {
   CorruptBatchError,
   SealError,
   BrokerError,
+  ProtocolError,
 } from './errors.js';
