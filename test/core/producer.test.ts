@@ -8,6 +8,8 @@ import { Producer } from '../../packages/core/src/producer.js';
 import { DefaultPartitioner } from '../../packages/core/src/partitioner/default-partitioner.js';
 import type { ClusterView } from '../../packages/core/src/cluster/cluster.js';
 import { idValue, logIds, makeSim, paddedValue, track } from './sender/sender-harness.js';
+import { userHookErrorCounts } from '../../packages/core/src/user-hook-error.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
@@ -210,6 +212,163 @@ describe('Producer', () => {
       const sim = makeSim();
       await sim.settle(sim.producer.close());
       expect(() => sim.producer.send({ topic: 't', value: 'v' }, null)).to.throw(ClosedError);
+    });
+  });
+
+  describe('every record completes, on time', () => {
+    it('completes every batch of an answer when the batchListener throws, warns once, returns memory and closes', async () => {
+      let calls = 0;
+      const batchListener = (): void => {
+        calls++;
+        throw new Error('listener bug');
+      };
+      // 6 partitions on 3 brokers: every produce request carries two batches.
+      const sim = makeSim({ producer: { batchListener }, cluster: { topics: { t: 6 } } });
+      const before = userHookErrorCounts().batchListener;
+      const warnings = captureWarnings('SluiceUserHookWarning');
+      try {
+        const rs = Array.from({ length: 60 }, (_, i) => track(sim.producer.send({ topic: 't', partition: i % 6, value: idValue(i) })));
+        await sim.runUntil(() => rs.every((r) => r.settled), 10_000);
+        expect(rs.filter((r) => r.settled).length, 'records completed').to.equal(60);
+        expect(rs.every((r) => r.error === undefined)).to.equal(true);
+        expect(calls).to.equal(userHookErrorCounts().batchListener - before);
+        expect(calls).to.be.at.least(6);
+        await sim.settle(sim.producer.close());
+        const pool = sim.producer.accumulator.pool;
+        expect(pool.availableMemory()).to.equal(pool.totalMemory);
+        expect(warnings.length, 'one warning per kind of hook, not one per throw').to.be.at.most(1);
+      } finally {
+        warnings.stop();
+      }
+    });
+
+    it('rejects a negative partition with InvalidRecordError at once, without asking for metadata', async () => {
+      const sim = makeSim();
+      const updates = sim.producer.metadata.updates;
+      expect(() => sim.producer.send({ topic: 't', partition: -1, value: 'v' }, null)).to.throw(InvalidRecordError, /partition must be an integer in \[0, 2147483647\]/);
+      expect(() => sim.producer.send({ topic: 'unknown', partition: -1, value: 'v' }, () => undefined)).to.throw(InvalidRecordError);
+      const r = track(sim.producer.send({ topic: 't', partition: -1, value: 'v' }));
+      const fractional = track(sim.producer.send({ topic: 't', partition: 1.5, value: 'v' }));
+      await sim.scheduler.runFor(1000);
+      expect((r.error as InvalidRecordError).field).to.equal('partition');
+      expect((fractional.error as InvalidRecordError).field).to.equal('partition');
+      expect(sim.producer.metadata.updates, 'no metadata request').to.equal(updates);
+      expect(sim.network.sent).to.have.length(0);
+    });
+
+    it('close() lets a send that waits for metadata finish: it fails after max.block.ms (promise and callback styles)', async () => {
+      const sim = makeSim({ config: { maxBlockMs: 500 } });
+      const viaPromise = track(sim.producer.send({ topic: 'missing', value: 'v' }));
+      const called: (Error | null)[] = [];
+      const wait = sim.producer.send({ topic: 'missing', value: 'w' }, (e) => called.push(e));
+      expect(wait).to.be.instanceOf(Promise);
+      const t0 = sim.scheduler.nowMs();
+      const closed = track(sim.producer.close());
+      await sim.runUntil(() => closed.settled, 10_000);
+      expect(closed.settled).to.equal(true);
+      expect(sim.scheduler.nowMs() - t0).to.be.within(500, 600);
+      expect(viaPromise.error).to.be.instanceOf(TimeoutError);
+      expect(called).to.have.length(1);
+      expect(called[0]).to.be.instanceOf(TimeoutError);
+      expect(await wait).to.equal(called[0]);
+    });
+
+    it('a forced close fails a send waiting for metadata at once with ClosedError', async () => {
+      const sim = makeSim({ config: { maxBlockMs: 60_000 } });
+      const r = track(sim.producer.send({ topic: 'missing', value: 'v' }));
+      const called: (Error | null)[] = [];
+      sim.producer.send({ topic: 'missing', value: 'w' }, (e) => called.push(e));
+      await sim.scheduler.runFor(10);
+      const closed = track(sim.producer.close({ timeoutMs: 0 }));
+      await sim.scheduler.runFor(0);
+      expect(closed.settled).to.equal(true);
+      expect(r.error).to.be.instanceOf(ClosedError);
+      expect(called[0]).to.be.instanceOf(ClosedError);
+      expect(sim.scheduler.pendingTimers()).to.equal(0);
+    });
+
+    it("a new user's first program delivers: three sends to a new topic, flush, close", async () => {
+      const sim = makeSim({ cluster: { autoCreateTopics: true } });
+      const rs = ['a', 'b', 'c'].map((v) => track(sim.producer.send({ topic: 'brand-new', value: v })));
+      const flushed = track(sim.producer.flush());
+      await sim.runUntil(() => flushed.settled);
+      expect(rs.every((r) => r.settled && r.error === undefined), 'flush covers sends still waiting for metadata').to.equal(true);
+      await sim.settle(sim.producer.close());
+      expect(sim.cluster.readRecords('brand-new', 0).map((r) => Buffer.from(r.value!).toString())).to.deep.equal(['a', 'b', 'c']);
+    });
+
+    it("a new user's first program delivers with close alone too (no flush)", async () => {
+      const sim = makeSim({ cluster: { autoCreateTopics: true } });
+      const called: (Error | null)[] = [];
+      for (const v of ['a', 'b', 'c']) sim.producer.send({ topic: 'brand-new', value: v }, (e) => called.push(e));
+      await sim.settle(sim.producer.close());
+      expect(called).to.deep.equal([null, null, null]);
+      expect(sim.cluster.highWatermark('brand-new', 0)).to.equal(3);
+    });
+
+    it('fails a partition beyond the count of an auto-created topic once metadata shows it, not after delivery.timeout.ms', async () => {
+      const sim = makeSim({ cluster: { autoCreateTopics: true }, config: { maxBlockMs: 60_000 } });
+      const t0 = sim.scheduler.nowMs();
+      const r = track(sim.producer.send({ topic: 'one-partition', partition: 5, value: 'v' }));
+      await sim.runUntil(() => r.settled, 120_000);
+      expect(r.error).to.be.instanceOf(InvalidRecordError);
+      expect(r.error!.message).to.match(/partition is 5, but topic one-partition has 1 partition\(s\)/);
+      expect(sim.scheduler.nowMs() - t0).to.be.lessThan(100);
+    });
+  });
+
+  describe('input checks', () => {
+    it('takes a header whose value is undefined as null, and headers given as a Map', async () => {
+      const sim = makeSim();
+      const a = track(sim.producer.send({ topic: 't', partition: 0, value: 'v', headers: [{ key: 'u', value: undefined as unknown as null }] }));
+      const b = track(sim.producer.send({ topic: 't', partition: 0, value: 'w', headers: new Map<string, string | null>([['m', '1'], ['n', null]]) }));
+      await sim.runUntil(() => a.settled && b.settled);
+      expect(a.error).to.equal(undefined);
+      expect(b.error).to.equal(undefined);
+      const recs = sim.cluster.readRecords('t', 0);
+      const hs = recs.map((r) => r.headers.map((h) => [h.key, h.value === null ? null : Buffer.from(h.value).toString()]));
+      expect(hs).to.deep.equal([[['u', null]], [['m', '1'], ['n', null]]]);
+    });
+
+    it('rejects unknown record fields, naming them, and says how to send several records for kafkajs-style messages', async () => {
+      const sim = makeSim();
+      expect(() => sim.producer.send({ topic: 't', messages: [{ value: 'v' }] } as never, null)).to.throw(InvalidRecordError, /unknown: "messages".*call send\(\) once per record/);
+      try {
+        sim.producer.send({ topic: 't', value: 'v', partiton: 1, timeStamp: 5 } as never, null);
+        expect.fail('should throw');
+      } catch (e) {
+        expect(e).to.be.instanceOf(InvalidRecordError);
+        expect((e as InvalidRecordError).field).to.equal('partiton');
+        expect((e as Error).message).to.contain('"partiton", "timeStamp"');
+      }
+      await sim.scheduler.runFor(100);
+      expect(sim.producer.accumulator.hasIncomplete(), 'nothing was appended').to.equal(false);
+    });
+
+    it('checks topic names as Kafka does, and throws a bad topic at once in callback style', async () => {
+      const sim = makeSim();
+      for (const topic of ['', '.', '..', 'a b', 'ümlaut', 'x'.repeat(250), 'a/b']) {
+        expect(() => sim.producer.send({ topic, value: 'v' }, null), JSON.stringify(topic)).to.throw(InvalidRecordError);
+      }
+      expect(() => sim.producer.send({ topic: 42 as unknown as string, value: 'v' }, () => undefined)).to.throw(InvalidRecordError, /topic must be a string/);
+      expect(() => sim.producer.send({ topic: 'a b', value: 'v' }, () => undefined)).to.throw(InvalidRecordError, /contains " "/);
+      // Legal names are taken (these wait for metadata): letters, digits, '.', '_', '-', up to 249 characters.
+      for (const topic of ['x'.repeat(249), 'Events.v2_raw-9', '...']) {
+        expect(sim.producer.send({ topic, value: 'v' }, () => undefined), topic).to.be.instanceOf(Promise);
+      }
+      await sim.settle(sim.producer.close({ timeoutMs: 0 }));
+    });
+
+    it("checks append's options", () => {
+      const sim = makeSim();
+      const acc = sim.producer.accumulator;
+      const tp = { topic: 't', partition: 0 };
+      expect(() => acc.append(tp, null, null, 'v', null, null, { maxBlockMs: -1 })).to.throw(InvalidRecordError, /options\.maxBlockMs/);
+      expect(() => acc.append(tp, null, null, 'v', null, null, { maxBlockMs: Number.NaN })).to.throw(InvalidRecordError, /options\.maxBlockMs/);
+      expect(() => acc.append(tp, null, null, 'v', null, null, { nowMs: -3 })).to.throw(InvalidRecordError, /options\.nowMs/);
+      expect(() => acc.append(tp, null, null, 'v', null, null, { nowMs: 'soon' as unknown as number })).to.throw(InvalidRecordError, /options\.nowMs/);
+      expect(() => acc.append(tp, null, null, 'v', null, null, { abortOnNewBatch: 1 as unknown as boolean })).to.throw(InvalidRecordError, /options\.abortOnNewBatch/);
+      expect(acc.hasIncomplete(), 'nothing appended').to.equal(false);
     });
   });
 

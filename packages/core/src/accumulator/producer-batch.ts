@@ -19,6 +19,7 @@ import type { SealJob, SealSpec } from '../sealing/sealer.js';
 import type { BatchStateValue } from './batch-state.js';
 import { BatchState, batchStateName, checkTransition, isFinalState } from './batch-state.js';
 import type { RecordCallback, RecordMetadata } from './record-metadata.js';
+import { reportUserHookError } from '../user-hook-error.js';
 
 /** One record that asked to be told how it ended. Created only when a caller asks. */
 interface Completion {
@@ -34,10 +35,6 @@ interface Completion {
 /** Receives a batch once it reaches a final state (sender, metrics, the perf harness). */
 export type BatchListener = (batch: ProducerBatch, error: Error | null) => void;
 
-/** Where a callback's exception goes: it must not stop the other records' completions. */
-function reportCallbackError(err: unknown): void {
-  process.emitWarning(`a record completion callback threw: ${(err as Error)?.stack ?? String(err)}`, 'SluiceCallbackWarning');
-}
 
 /** Settings a batch takes from its accumulator when it is created. */
 export interface ProducerBatchInit {
@@ -381,7 +378,8 @@ export class ProducerBatch implements SealJob {
       if (c.callback !== null) c.callback(null, metadata);
       else c.resolve!(metadata);
     } catch (err) {
-      reportCallbackError(err);
+      // A callback's exception must not stop the other records' completions.
+      reportUserHookError('record callback', err);
     }
   }
 

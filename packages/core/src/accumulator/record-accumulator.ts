@@ -50,6 +50,7 @@ import type { BatchListener } from './producer-batch.js';
 import { ProducerBatch } from './producer-batch.js';
 import type { RecordCallback, RecordMetadata } from './record-metadata.js';
 import { TimerHeap } from './timer-heap.js';
+import { reportUserHookError } from '../user-hook-error.js';
 
 /** What `append` reports (Kafka `RecordAppendResult`). */
 export interface RecordAppendResult {
@@ -246,7 +247,14 @@ export class RecordAccumulator {
   readonly #onBatchDone: BatchListener = (batch, error) => {
     this.#incomplete.delete(batch);
     this.#hooks?.batchDone?.(batch, error);
-    this.#listener?.(batch, error);
+    if (this.#listener !== null) {
+      // User code: a throw must not stop the handling of the rest of the broker's answer.
+      try {
+        this.#listener(batch, error);
+      } catch (err) {
+        reportUserHookError('batchListener', err);
+      }
+    }
   };
 
   constructor(options: RecordAccumulatorOptions = {}) {

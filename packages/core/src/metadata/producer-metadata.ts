@@ -222,6 +222,7 @@ export class ProducerMetadata {
    * it to set a view). Usually called internally after a fetch.
    */
   apply(response: MetadataResponse): MetadataUpdate {
+    this.#lastSuccessMs = this.#scheduler.nowMs();
     let brokersChanged = false;
     for (const b of response.brokers) {
       const old = this.#nodes.get(b.nodeId);
@@ -311,7 +312,6 @@ export class ProducerMetadata {
     this.#inFlight = null;
     if (this.#closed) return;
     this.#failures = 0;
-    this.#lastSuccessMs = this.#scheduler.nowMs();
     this.apply(response);
     // Asked for again while this request was in flight, and answered by it: nothing to ask.
     for (const t of response.topics) if (t.errorCode === 0) this.#wanted.delete(t.topic);
