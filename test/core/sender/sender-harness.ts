@@ -14,6 +14,7 @@ import { peekBatchHeader, readRecordBatches } from '../../../packages/core/src/f
 import { decompressRecords } from '../../../packages/core/src/compression/codecs.js';
 import type { ProducerOptions } from '../../../packages/core/src/producer.js';
 import { codecFor } from '../../../packages/core/src/compression/codecs.js';
+import type { Codec } from '../../../packages/core/src/compression/codec.js';
 import { SealError } from '../../../packages/core/src/errors.js';
 import { sealBatch } from '../../../packages/core/src/sealing/seal-batch.js';
 import type { SealJob, Sealer } from '../../../packages/core/src/sealing/sealer.js';
@@ -185,6 +186,41 @@ export class DelayedSealer implements Sealer {
       }
       if (this.#pending === 0) for (const w of this.#idle.splice(0)) w();
     }, this.#delayMs);
+  }
+
+  close(): Promise<void> {
+    return this.#pending === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
+  }
+}
+
+/** An eager, asynchronous sealer (like {@link DelayedSealer}) that compresses with a given codec, which may throw. */
+export class FlakyCodecSealer implements Sealer {
+  readonly eager = true;
+  readonly #scheduler: Scheduler;
+  readonly #codec: Codec;
+  #pending = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(scheduler: Scheduler, codec: Codec) {
+    this.#scheduler = scheduler;
+    this.#codec = codec;
+  }
+
+  seal(job: SealJob): void {
+    this.#pending++;
+    const spec = job.sealSpec();
+    this.#scheduler.setTimeout(() => {
+      this.#pending--;
+      let size: number;
+      try {
+        size = sealBatch(job.bytes, job.view, job.byteOffset, { ...spec, codec: spec.codecId === 0 ? null : this.#codec });
+      } catch (err) {
+        job.failSeal(new SealError(`seal failed: ${(err as Error).message}`, err));
+        size = -1;
+      }
+      if (size >= 0) job.completeSeal(size);
+      if (this.#pending === 0) for (const w of this.#idle.splice(0)) w();
+    }, 1);
   }
 
   close(): Promise<void> {

@@ -17,7 +17,10 @@ import {
 } from '../../../packages/core/src/errors.js';
 import { KafkaErrors } from '../../../packages/core/src/protocol/kafka-errors.js';
 import { seededRandom } from '../../../packages/core/src/embedded/seeded-random.js';
-import { DelayedSealer, idValue, logIds, makeSim, paddedValue, track } from './sender-harness.js';
+import { DelayedSealer, FlakyCodecSealer, idValue, logIds, makeSim, paddedValue, track } from './sender-harness.js';
+import type { Codec } from '../../../packages/core/src/compression/codec.js';
+import { codecFor } from '../../../packages/core/src/compression/codecs.js';
+import { CompressionType } from '../../../packages/core/src/format/compression-type.js';
 
 const NOT_LEADER = KafkaErrors.NOT_LEADER_OR_FOLLOWER.code;
 
@@ -480,6 +483,41 @@ describe('Sender', () => {
       expect(r.error!.name).to.equal('SealError');
       expect(sim.producer.sender.lastInternalError).to.equal(null);
     });
+
+    for (const mode of ['inline (sealed at drain)', 'worker-style (sealed eagerly)'] as const) {
+      it(`with idempotence, a batch whose seal fails does not hold back the healthy batches behind it: ${mode}`, async () => {
+        let compressions = 0;
+        const gzip = codecFor(CompressionType.gzip)!;
+        // The second batch's compression fails; every other one works.
+        const flaky: Codec = {
+          ...gzip,
+          compress: (data: Uint8Array, level: number) => {
+            if (++compressions === 2) throw new Error('codec failed on purpose');
+            return gzip.compress(data, level);
+          },
+        };
+        const sim = makeSim({
+          config: { lingerMs: 0, compressionType: 'gzip', deliveryTimeoutMs: 8000, bufferMemory: 1 << 20 },
+          producer: { resolveCodec: (id) => (id === CompressionType.gzip ? flaky : codecFor(id)) },
+          sealer: mode === 'inline (sealed at drain)' ? undefined : (sc) => new FlakyCodecSealer(sc, flaky),
+        });
+        const t0 = sim.scheduler.nowMs();
+        const rs: ReturnType<typeof track<RecordMetadata>>[] = [];
+        for (let round = 0; round < 6; round++) {
+          for (let i = 0; i < 5; i++) rs.push(track(sim.producer.send({ topic: 't', partition: 0, value: paddedValue(round * 5 + i, 100) })));
+          await sim.scheduler.runFor(1);
+        }
+        await sim.runUntil(() => rs.every((r) => r.settled), 20_000);
+        const failed = rs.filter((r) => r.error !== undefined);
+        expect(failed.length, 'only the records of the batch whose seal failed').to.be.within(1, 10);
+        expect(failed.every((r) => r.error!.name === 'SealError')).to.equal(true);
+        expect(sim.scheduler.nowMs() - t0, 'healthy records are not held until they expire').to.be.lessThan(1000);
+        const ok = rs.filter((r) => r.error === undefined).map((r) => r.value!.offset);
+        expect(ok).to.deep.equal(Array.from({ length: ok.length }, (_, i) => i));
+        expect(ok.length).to.equal(30 - failed.length);
+        expect(sim.producer.sender.lastInternalError).to.equal(null);
+      });
+    }
   });
 
   describe('acks', () => {

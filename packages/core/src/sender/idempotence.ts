@@ -236,7 +236,10 @@ export class IdempotenceManager {
   onDrained(batch: ProducerBatch): void {
     const s = this.#entry(batch.topic, batch.partition);
     s.outstanding++;
-    if (batch.baseSequence < 0 || s.incomplete.includes(batch)) return;
+    // A batch that already failed — an inline seal fails inside drain, after the sequence
+    // was assigned — was handed to onFailed (rule 6): listing it as incomplete now would
+    // keep it there for good and hold back every batch of the partition until it expires.
+    if (batch.baseSequence < 0 || batch.isDone || s.incomplete.includes(batch)) return;
     insertBySequence(s.incomplete, batch);
     insertBySequence(s.window, batch);
   }
