@@ -205,7 +205,7 @@ export class ByteWriter {
     if (!Number.isInteger(value) || value < 0 || value > MAX_UNSIGNED_VARINT) {
       throw new ProtocolError(`cannot write unsigned varint ${value}: must be an integer in 0..${MAX_UNSIGNED_VARINT}`);
     }
-    this.#ensure(MAX_UNSIGNED_VARINT_BYTES);
+    this.#ensure(sizeOfUnsignedVarint(value));
     const buf = this.#buf;
     let pos = this.#pos;
     let v = value;
