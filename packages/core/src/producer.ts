@@ -307,7 +307,9 @@ export class Producer {
       const flushed = this.flush();
       await this.#waitAtMost(flushed, timeoutMs);
     }
-    await this.metadata.close(new ClosedError('the producer was closed while the send waited for metadata of its topic'));
+    const metadataClosed = this.metadata.close(new ClosedError('the producer was closed while the send waited for metadata of its topic'));
+    // A graceful close lets a metadata request in flight finish; a forced one does not wait for it.
+    if (!this.#forced) await metadataClosed;
     const leftMs = this.#forced ? 0 : Math.max(0, timeoutMs - (this.#scheduler.nowMs() - startMs));
     await this.sender.close({ timeoutMs: leftMs, closeNetwork: this.#ownsNetwork });
   }

@@ -437,6 +437,21 @@ describe('Sender', () => {
       expect(await Promise.all(waits), 'each wait resolves with the error that ended it').to.satisfy((es: (Error | null)[]) => es.every((e) => e instanceof ClosedError));
     });
 
+    it('a forced close returns promptly while requests of its own (InitProducerId, metadata) are slow to answer', async () => {
+      const sim = makeSim({ cluster: { latencyMs: 3000, autoCreateTopics: true } });
+      const r = track(sim.producer.send({ topic: 't', partition: 0, value: 'v' }));
+      const fresh = track(sim.producer.send({ topic: 'fresh', value: 'v' }));
+      await sim.scheduler.runFor(100);
+      const closed = track(sim.producer.close({ timeoutMs: 0 }));
+      await sim.scheduler.runFor(0);
+      expect(closed.settled, 'forced close settled at once').to.equal(true);
+      expect(r.error).to.be.instanceOf(AbortedError);
+      expect(fresh.error).to.be.instanceOf(ClosedError);
+      await sim.scheduler.runUntilIdle();
+      const pool = sim.producer.accumulator.pool;
+      expect(pool.availableMemory()).to.equal(pool.totalMemory);
+    });
+
     it('a forced close cuts a graceful close short', async () => {
       const sim = makeSim();
       await sim.runUntil(() => sim.producer.sender.producerIdAndEpoch !== null, 100);
