@@ -283,6 +283,104 @@ describe('BufferPool', () => {
     });
   });
 
+  describe('failures while allocating', () => {
+    /** Runs `fn` while creating a SharedArrayBuffer of more than `bytes` throws (the process out of memory). */
+    async function withFailingBigBuffers<T>(bytes: number, fn: () => Promise<T> | T): Promise<T> {
+      const Real = globalThis.SharedArrayBuffer;
+      const Failing = function (this: unknown, length: number) {
+        if (length > bytes) throw new RangeError('Array buffer allocation failed');
+        return new Real(length);
+      } as unknown as SharedArrayBufferConstructor;
+      Object.setPrototypeOf(Failing, Real);
+      (Failing as { prototype: unknown }).prototype = Real.prototype;
+      globalThis.SharedArrayBuffer = Failing;
+      try {
+        return await fn();
+      } finally {
+        globalThis.SharedArrayBuffer = Real;
+      }
+    }
+
+    it('returns the budget of a non-pooled allocation whose buffer cannot be created, with a typed error', async () => {
+      const pool = newPool();
+      const error = await withFailingBigBuffers(POOLABLE, () => {
+        try {
+          pool.tryAllocate(2 * POOLABLE + 100);
+        } catch (e) {
+          return e;
+        }
+        return null;
+      });
+      expect(error).to.be.instanceOf(BufferExhaustedError);
+      expect((error as Error).message).to.match(/could not create a non-pooled buffer of 2148 bytes \(Array buffer allocation failed\); its 3 slots/);
+      expect(pool.availableMemory(), 'the 3 slots are back').to.equal(pool.totalMemory);
+      expect(drainAll(pool)).to.have.length(4);
+    });
+
+    it('rejects a waiter for a non-pooled buffer that cannot be created and gives its slots to the next waiter', async () => {
+      const pool = newPool();
+      const held = drainAll(pool);
+      const big = pool.allocate(2 * POOLABLE + 100, 10_000);
+      const next = pool.allocate(POOLABLE, 10_000);
+      const bigError = rejectionOf(big);
+      await withFailingBigBuffers(POOLABLE, async () => {
+        for (const slot of held) pool.deallocate(slot);
+        await tick();
+      });
+      expect(await bigError).to.be.instanceOf(BufferExhaustedError);
+      const slot = await next;
+      pool.deallocate(slot);
+      expect(pool.availableMemory()).to.equal(pool.totalMemory);
+      expect(pool.queuedWaiters()).to.equal(0);
+    });
+
+    it('settles a timed-out wait even when the clock of the wait-time metric throws', async () => {
+      let calls = 0;
+      const clock = {
+        nowMs: () => Date.now(),
+        hiResNs: (): bigint => {
+          if (++calls > 1) throw new Error('clock broken');
+          return process.hrtime.bigint();
+        },
+      };
+      const pool = newPool({ clock });
+      const held = drainAll(pool);
+      const error = await rejectionOf(pool.allocate(POOLABLE, 20));
+      expect(error).to.be.instanceOf(BufferExhaustedError);
+      expect(pool.queuedWaiters()).to.equal(0);
+      const served = pool.allocate(POOLABLE, 1000);
+      pool.deallocate(held[0]);
+      pool.deallocate(await served);
+      for (const slot of held.slice(1)) pool.deallocate(slot);
+      expect(pool.availableMemory()).to.equal(pool.totalMemory);
+    });
+
+    it('never fails a wait before maxBlockMs by its clock, even when the timer fires early', async () => {
+      // A clock that started 5 ms late: when Node's timer fires after maxBlockMs of real time,
+      // this clock has seen only maxBlockMs - 5. The wait must go on until the clock says so.
+      let first = true;
+      const clock = {
+        nowMs: () => Date.now(),
+        hiResNs: (): bigint => {
+          const now = process.hrtime.bigint();
+          if (first) {
+            first = false;
+            return now + 5_000_000n;
+          }
+          return now;
+        },
+      };
+      const pool = newPool({ clock });
+      const held = drainAll(pool);
+      const start = process.hrtime.bigint();
+      const error = await rejectionOf(pool.allocate(POOLABLE, 30));
+      const waitedMs = Number(process.hrtime.bigint() - start) / 1e6;
+      expect(error).to.be.instanceOf(BufferExhaustedError);
+      expect(waitedMs, 'waited the extra time the clock asked for').to.be.at.least(34);
+      for (const slot of held) pool.deallocate(slot);
+    });
+  });
+
   describe('tryAllocateRun()', () => {
     it('takes adjacent slots of the pool buffer itself, as one allocation returned whole', () => {
       const pool = newPool({ totalMemoryBytes: 8 * POOLABLE });

@@ -325,7 +325,7 @@ export class BufferPool {
         sizeBytes,
         slotsNeeded: this.#slotsNeeded(sizeBytes),
         maxBlockMs,
-        startNs: this.#clock.hiResNs(),
+        startNs: this.#startNs(),
         held: [],
         resolve,
         reject,
@@ -612,14 +612,26 @@ export class BufferPool {
     );
   }
 
-  /** Builds a non-pooled buffer backed by the claimed slots `indices` (marked RESERVED). */
+  /**
+   * Builds a non-pooled buffer backed by the claimed slots `indices` (marked RESERVED).
+   * @throws BufferExhaustedError when the buffer cannot be created (the process is out of
+   *   memory, say): the slots go back to the pool first, so the budget is not lost for good
+   */
   #nonPooledSlot(sizeBytes: number, indices: number[]): PoolSlot {
     const control = this.#control;
     for (const index of indices) {
       const stateWord = this.#stateIndex + index;
       Atomics.store(control, stateWord, packSlotWord(slotWordGeneration(Atomics.load(control, stateWord)), RESERVED_SLOT_STATE));
     }
-    const buffer = new SharedArrayBuffer(NON_POOLED_HEADER_BYTES + sizeBytes);
+    let buffer: SharedArrayBuffer;
+    try {
+      buffer = new SharedArrayBuffer(NON_POOLED_HEADER_BYTES + sizeBytes);
+    } catch (err) {
+      this.#returnSlots(-1, indices);
+      throw new BufferExhaustedError(
+        `could not create a non-pooled buffer of ${sizeBytes} bytes (${(err as Error)?.message ?? String(err)}); its ${indices.length} slots of the budget went back to the pool`,
+      );
+    }
     const header = new Int32Array(buffer, 0, NON_POOLED_HEADER_BYTES / 4);
     header[NON_POOLED_STATE_INDEX] = packSlotWord(0, SlotState.APPENDING);
     return new PoolSlot(
@@ -796,21 +808,62 @@ export class BufferPool {
     if (waiter.sizeBytes <= this.poolableSize) {
       const index = waiter.held[0]!;
       waiter.resolve(this.#pooledSlot(index, Atomics.load(this.#control, this.#stateIndex + index)));
-    } else {
-      waiter.resolve(this.#nonPooledSlot(waiter.sizeBytes, waiter.held));
+      return;
+    }
+    let slot: PoolSlot;
+    try {
+      slot = this.#nonPooledSlot(waiter.sizeBytes, waiter.held);
+    } catch (err) {
+      waiter.reject(err as Error); // its slots went back to the pool
+      return;
+    }
+    waiter.resolve(slot);
+  }
+
+  /**
+   * Bookkeeping common to every way a waiter leaves the queue. The wait-time metric reads the
+   * injected clock, which may throw: the metric is then skipped — the waiter must settle.
+   */
+  #settle(waiter: Waiter): void {
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    waiter.timer = undefined;
+    Atomics.sub(this.#control, WAITERS_INDEX, 1);
+    try {
+      Atomics.add(this.#control64, WAIT_TIME_NS_BIGINT_INDEX, this.#clock.hiResNs() - waiter.startNs);
+    } catch {
+      // A clock that cannot tell the time costs the metric, not the allocation.
     }
   }
 
-  /** Bookkeeping common to every way a waiter leaves the queue. */
-  #settle(waiter: Waiter): void {
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    Atomics.sub(this.#control, WAITERS_INDEX, 1);
-    Atomics.add(this.#control64, WAIT_TIME_NS_BIGINT_INDEX, this.#clock.hiResNs() - waiter.startNs);
+  /** Nanoseconds since `waiter` started waiting; Infinity when the clock cannot tell. */
+  #waitedNs(waiter: Waiter): number {
+    try {
+      return Number(this.#clock.hiResNs() - waiter.startNs);
+    } catch {
+      return Infinity;
+    }
+  }
+
+  /** The clock's time for a new waiter; 0n when the injected clock cannot tell (the metric then reads high). */
+  #startNs(): bigint {
+    try {
+      const ns = this.#clock.hiResNs();
+      return typeof ns === 'bigint' ? ns : 0n;
+    } catch {
+      return 0n;
+    }
   }
 
   #onWaiterTimeout(waiter: Waiter): void {
+    waiter.timer = undefined;
     const position = this.#waiters.indexOf(waiter);
     if (position < 0) return;
+    // Node may fire a timer up to a millisecond early; Kafka's max.block.ms is never early.
+    const leftMs = Math.ceil((waiter.maxBlockMs * 1e6 - this.#waitedNs(waiter)) / 1e6);
+    if (leftMs > 0) {
+      waiter.timer = setTimeout(() => this.#onWaiterTimeout(waiter), leftMs);
+      return;
+    }
     const error = this.#exhausted(waiter.sizeBytes, waiter.maxBlockMs, waiter.held.length * this.poolableSize);
     this.#waiters.splice(position, 1);
     this.#settle(waiter);
