@@ -62,6 +62,24 @@ describe('Producer', () => {
       expect(sim.network.sent.filter((s) => s.sizeBytes < 900).length, 'batches fill before the partition changes').to.be.at.most(1);
     });
 
+    it('completes a deferred sticky switch once the batch is drained: no fractional batches under linger (Kafka testBuiltInPartitionerFractionalBatches)', async () => {
+      // Kafka's numbers: batch.size 512 (also the sticky limit), linger 10, 32-byte values,
+      // ten rounds of 512 * 2 / 3 / 32 = 10 keyless records, the batch drained after each.
+      const sim = makeSim({ config: { batchSize: 512, lingerMs: 10, bufferMemory: 1 << 20 }, cluster: { brokers: 1, topics: { s: 4 } } });
+      await sim.runUntil(() => sim.producer.sender.producerIdAndEpoch !== null, 100);
+      const value = Buffer.alloc(32);
+      for (let round = 0; round < 10; round++) {
+        const before = sim.network.sent.length;
+        const rs = Array.from({ length: (512 * 2) / 3 / 32 } as { length: number }, () => track(sim.producer.send({ topic: 's', value })));
+        expect(rs).to.have.length(10);
+        await sim.runUntil(() => rs.every((r) => r.settled), 1000);
+        const sent = sim.network.sent.slice(before);
+        expect(sent, `round ${round}: one batch`).to.have.length(1);
+        expect(sent[0].recordCount).to.equal(10);
+        expect(sent[0].sizeBytes, `round ${round}: batch size`).to.be.greaterThan(512 / 2).and.lessThan(512);
+      }
+    });
+
     it('sees metadata changes at once although it caches per-topic lookups (leader lost, partition count changed)', async () => {
       const sim = makeSim({ config: { batchSize: 1024, lingerMs: 0, bufferMemory: 1 << 20 }, cluster: { topics: { s: 3 } } });
       const first = track(sim.producer.send({ topic: 's', value: 'a' }));
