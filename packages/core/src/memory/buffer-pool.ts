@@ -120,6 +120,8 @@ interface Waiter {
   readonly slotsNeeded: number;
   readonly maxBlockMs: number;
   readonly startNs: bigint;
+  /** When the wait began by the process's monotonic clock — the clock Node's timers run on. */
+  readonly timerStartNs: bigint;
   /** Slot indices accumulated so far, each in state RESERVED. */
   readonly held: number[];
   readonly resolve: (slot: PoolSlot) => void;
@@ -326,6 +328,7 @@ export class BufferPool {
         slotsNeeded: this.#slotsNeeded(sizeBytes),
         maxBlockMs,
         startNs: this.#startNs(),
+        timerStartNs: process.hrtime.bigint(),
         held: [],
         resolve,
         reject,
@@ -835,15 +838,6 @@ export class BufferPool {
     }
   }
 
-  /** Nanoseconds since `waiter` started waiting; Infinity when the clock cannot tell. */
-  #waitedNs(waiter: Waiter): number {
-    try {
-      return Number(this.#clock.hiResNs() - waiter.startNs);
-    } catch {
-      return Infinity;
-    }
-  }
-
   /** The clock's time for a new waiter; 0n when the injected clock cannot tell (the metric then reads high). */
   #startNs(): bigint {
     try {
@@ -858,8 +852,10 @@ export class BufferPool {
     waiter.timer = undefined;
     const position = this.#waiters.indexOf(waiter);
     if (position < 0) return;
-    // Node may fire a timer up to a millisecond early; Kafka's max.block.ms is never early.
-    const leftMs = Math.ceil((waiter.maxBlockMs * 1e6 - this.#waitedNs(waiter)) / 1e6);
+    // Node's timers count from the event loop's cached time, which lags behind after
+    // synchronous work: a timer set late in a long turn fires early. Kafka's max.block.ms is
+    // never early, so check against the monotonic clock and wait out the rest.
+    const leftMs = Math.ceil((waiter.maxBlockMs * 1e6 - Number(process.hrtime.bigint() - waiter.timerStartNs)) / 1e6);
     if (leftMs > 0) {
       waiter.timer = setTimeout(() => this.#onWaiterTimeout(waiter), leftMs);
       return;
