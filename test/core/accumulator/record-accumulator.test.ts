@@ -361,6 +361,17 @@ describe('RecordAccumulator', () => {
       expect(t.acc.batchesFor(T0)).to.have.length(1);
     });
 
+    it('returns an entry for every node asked, empty when the node has nothing to send (as Kafka)', () => {
+      const t = makeAccumulator({ lingerMs: 0 });
+      t.acc.append(T0, 1, null, 'v'); // t-0 is led by node 0
+      const drained = t.acc.drain(t.cluster, [0, 1, 2, 7], 1 << 20, t.clock.nowMs());
+      expect([...drained.keys()].sort()).to.deep.equal([0, 1, 2, 7]);
+      expect(drained.get(0)).to.have.length(1);
+      expect(drained.get(1)).to.deep.equal([]);
+      expect(drained.get(7)).to.deep.equal([]);
+      expect([...t.acc.drain(t.cluster, [1], 1 << 20, t.clock.nowMs()).entries()]).to.deep.equal([[1, []]]);
+    });
+
     it('stops at maxRequestSize but always takes the first batch even when it alone is larger', () => {
       const t = makeAccumulator({ lingerMs: 0 });
       t.acc.append(T0, 1, null, bytesOf(3000));
@@ -452,6 +463,36 @@ describe('RecordAccumulator', () => {
       t.acc.reenqueue(b, t.clock.nowMs());
       t.acc.reenqueue(a, t.clock.nowMs());
       expect(t.acc.batchesFor(T0)).to.deep.equal([a, b]);
+    });
+  });
+
+  describe('abortUndrainedBatches()', () => {
+    it('fails the batches never drained, open or closed, and leaves drained ones (in flight or queued for retry) alone', async () => {
+      const t = makeAccumulator({ lingerMs: 0 });
+      const outcome = new Map<string, Error | null>();
+      const note = (name: string) => (e: Error | null): void => void outcome.set(name, e);
+      t.acc.append({ topic: 't', partition: 0 }, 1, null, 'drained', null, note('in-flight'));
+      t.acc.append({ topic: 't', partition: 1 }, 1, null, 'drained', null, note('retrying'));
+      const [inFlight, retrying] = drainAll(t);
+      inFlight.markInFlight(t.clock.nowMs());
+      retrying.markInFlight(t.clock.nowMs());
+      retrying.releaseNetworkHold();
+      t.acc.reenqueue(retrying, t.clock.nowMs(), t.clock.nowMs() + 1000);
+      t.acc.append({ topic: 't', partition: 1 }, 1, null, bytesOf(1000), null, note('closed')); // fills a batch: closed, undrained
+      t.acc.append({ topic: 't', partition: 2 }, 1, null, 'open', null, note('open'));
+      const cause = new AbortedError('transaction aborted');
+      expect(t.acc.abortUndrainedBatches(cause)).to.equal(2);
+      expect(outcome.get('open')).to.equal(cause);
+      expect(outcome.get('closed')).to.equal(cause);
+      expect(outcome.has('in-flight')).to.equal(false);
+      expect(outcome.has('retrying')).to.equal(false);
+      expect(t.acc.batchesFor({ topic: 't', partition: 1 })).to.deep.equal([retrying]);
+      expect(t.acc.batchesFor({ topic: 't', partition: 2 })).to.deep.equal([]);
+      expect(t.acc.abortUndrainedBatches(cause), 'a second call finds nothing').to.equal(0);
+      inFlight.done(0, -1, null);
+      inFlight.releaseNetworkHold();
+      t.acc.abortIncompleteBatches();
+      expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
     });
   });
 

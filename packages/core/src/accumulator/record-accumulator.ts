@@ -697,7 +697,8 @@ export class RecordAccumulator {
    * get their producer id/epoch and sequence (idempotence), and are sealed (inline sealer) or
    * already being sealed (worker sealer: the sender awaits `whenSealed()`).
    *
-   * @returns node id → batches to send to that node, in partition-rotation order
+   * @returns node id → batches to send to that node, in partition-rotation order; every node
+   *   asked for has an entry, empty when it has nothing to send (as Kafka's `drain`)
    */
   drain(
     cluster: ClusterView,
@@ -707,6 +708,7 @@ export class RecordAccumulator {
   ): Map<number, ProducerBatch[]> {
     const nodes = nodeIds instanceof Set ? (nodeIds as Set<number>) : new Set(nodeIds);
     const out = new Map<number, ProducerBatch[]>();
+    for (const node of nodes) out.set(node, []);
     if (nodes.size === 0 || this.#nonEmpty.size === 0) return out;
     const sizes = new Map<number, number>();
     const fullNodes = new Set<number>();
@@ -718,20 +720,16 @@ export class RecordAccumulator {
       const head = d.batches[0];
       if (head.isBackingOff(nowMs)) continue;
       if (this.#hooks?.mayDrain !== undefined && !this.#hooks.mayDrain(d, head, nowMs)) continue;
-      let list = out.get(leader);
+      const list = out.get(leader)!;
       const size = sizes.get(leader) ?? 0;
       const estimate = head.estimatedSizeInBytes();
-      if (list !== undefined && size + estimate > maxRequestSize) {
+      if (list.length > 0 && size + estimate > maxRequestSize) {
         fullNodes.add(leader);
         if (fullNodes.size === nodes.size) break;
         continue;
       }
       d.batches.shift();
       this.#prepareDrained(d, head, nowMs);
-      if (list === undefined) {
-        list = [];
-        out.set(leader, list);
-      }
       list.push(head);
       sizes.set(leader, size + estimate);
       drained.push(d);
@@ -1077,6 +1075,34 @@ export class RecordAccumulator {
     for (const d of touched) d.batches.length = 0;
     for (const d of touched) this.#onHeadChanged(d, nowMs);
     for (const batch of all) batch.done(-1, -1, error);
+  }
+
+  /**
+   * Fails every batch that was never drained — open, or closed and waiting in its queue —
+   * with `reason`, and removes it (Kafka `RecordAccumulator.abortUndrainedBatches`). Batches
+   * drained at least once (in flight, or queued again for a retry) are left alone: their fate
+   * is the broker's. Differs from Kafka, which without a transaction manager aborts only the
+   * batches still open for appends; a closed batch nobody drained has no better fate.
+   * @returns the number of batches aborted
+   */
+  abortUndrainedBatches(reason: Error = new AbortedError('batch aborted before it was drained')): number {
+    const nowMs = this.#clock.nowMs();
+    const aborted: ProducerBatch[] = [];
+    const touched: PartitionDeque[] = [];
+    for (const d of this.#nonEmpty) {
+      const kept = d.batches.filter((b) => b.drainedMs >= 0);
+      if (kept.length === d.batches.length) continue;
+      for (const b of d.batches) if (b.drainedMs < 0) aborted.push(b);
+      d.batches.length = 0;
+      d.batches.push(...kept);
+      touched.push(d);
+    }
+    for (const d of touched) this.#onHeadChanged(d, nowMs);
+    for (const b of aborted) {
+      b.closeForRecordAppends();
+      b.done(-1, -1, reason);
+    }
+    return aborted.length;
   }
 
   /** Whether {@link close} was called. */

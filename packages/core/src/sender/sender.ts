@@ -371,8 +371,13 @@ export class Sender {
       }
       if (nodes === null) break;
       const drained = this.#acc.drain(cluster, nodes, this.#config.maxRequestSize, nowMs);
-      if (drained.size === 0) break;
-      for (const [nodeId, batches] of drained) this.#sendBatches(nodeId, batches, nowMs);
+      let any = false;
+      for (const [nodeId, batches] of drained) {
+        if (batches.length === 0) continue;
+        any = true;
+        this.#sendBatches(nodeId, batches, nowMs);
+      }
+      if (!any) break;
       if (round >= MAX_DRAIN_ROUNDS) {
         nextDelayMs = 0;
         break;
