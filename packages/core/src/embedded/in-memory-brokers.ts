@@ -137,6 +137,7 @@ export class InMemoryBrokers {
   readonly #brokerIds: readonly number[];
   readonly #brokerSet: ReadonlySet<number>;
   readonly #topics = new Map<string, PartitionState[]>();
+  readonly #topicErrors = new Map<string, number>();
   readonly #autoCreateTopics: boolean;
   readonly #defaultPartitions: number;
   readonly #retainLog: boolean;
@@ -232,6 +233,18 @@ export class InMemoryBrokers {
     }
   }
 
+  /**
+   * Makes metadata answers report `errorCode` for `topic` (0 clears it), as
+   * librdkafka's mock `rd_kafka_mock_topic_set_error` does: TOPIC_AUTHORIZATION_FAILED (29),
+   * INVALID_TOPIC_EXCEPTION (17), LEADER_NOT_AVAILABLE (5) … The topic need not exist.
+   * @throws RangeError for a code that is not an integer
+   */
+  setTopicError(topic: string, errorCode: number): void {
+    if (!Number.isInteger(errorCode)) throw new RangeError(`setTopicError: ${topic}: not an error code: ${errorCode}`);
+    if (errorCode === 0) this.#topicErrors.delete(topic);
+    else this.#topicErrors.set(topic, errorCode);
+  }
+
   // ---------------------------------------------------------------- reading back
 
   /** Every topic and its partition count. */
@@ -294,6 +307,11 @@ export class InMemoryBrokers {
   metadata(topics: readonly string[], allowAutoTopicCreation: boolean): MetadataResponse {
     const out: TopicMetadata[] = [];
     for (const topic of topics) {
+      const injected = this.#topicErrors.get(topic);
+      if (injected !== undefined) {
+        out.push({ topic, errorCode: injected, partitions: [] });
+        continue;
+      }
       if (!this.#topics.has(topic) && this.#autoCreateTopics && allowAutoTopicCreation) this.createTopic(topic, this.#defaultPartitions);
       const states = this.#topics.get(topic);
       if (states === undefined) {

@@ -277,6 +277,15 @@ export class InMemoryCluster implements NetworkClient {
   }
 
   /**
+   * Makes metadata answers report `errorCode` for `topic` (0 clears it); see
+   * {@link InMemoryBrokers.setTopicError}.
+   * @throws RangeError for a code that is not an integer
+   */
+  setTopicError(topic: string, errorCode: number): void {
+    this.brokers.setTopicError(topic, errorCode);
+  }
+
+  /**
    * The next `count` produce requests to `nodeId` are never answered: each rejects with a
    * retriable TimeoutError after its `timeoutMs`. By default the request is lost on the way;
    * with `appended` the broker appends it and only the answer is lost.
