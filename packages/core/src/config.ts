@@ -49,18 +49,41 @@ export interface ProducerConfig {
   metadataMaxAgeMs: number;
   /** `allow.auto.create.topics`: let brokers create unknown topics named in metadata requests. Default true. */
   allowAutoCreateTopics: boolean;
+  /**
+   * `bootstrap.servers`: `host:port` of brokers to start from (a list, or one comma-separated
+   * string). Empty (the default): the embedded in-memory cluster.
+   */
+  bootstrapServers: string[];
+  /** `client.id`: sent with every request, for broker logs and quotas. Default '' = `sluice-producer-<n>`. */
+  clientId: string;
+  /** `reconnect.backoff.ms`: first wait before reconnecting to a broker. Default 50. */
+  reconnectBackoffMs: number;
+  /** `reconnect.backoff.max.ms`: cap of the exponential reconnect backoff. Default 1000. */
+  reconnectBackoffMaxMs: number;
+  /** `socket.connection.setup.timeout.ms`: first bound on connecting and setting a connection up (KIP-601). Default 10000. */
+  socketConnectionSetupTimeoutMs: number;
+  /** `socket.connection.setup.timeout.max.ms`: cap of that bound as attempts fail. Default 30000. */
+  socketConnectionSetupTimeoutMaxMs: number;
+  /** `connections.max.idle.ms`: close connections idle this long. Default 540000. */
+  connectionsMaxIdleMs: number;
+  /** `client.dns.lookup`: `use_all_dns_ips` (default: every address of a name is tried) or `resolve_canonical_bootstrap_servers_only`. */
+  clientDnsLookup: 'use_all_dns_ips' | 'resolve_canonical_bootstrap_servers_only';
+  /** `security.protocol`: `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`. */
+  securityProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
 }
 
 /** What callers pass: any subset, under camelCase or Kafka dotted names, numbers or numeric strings. */
 export type ProducerConfigInput = { readonly [name: string]: unknown };
 
-type Kind = 'int' | 'bool' | 'acks' | 'compression' | 'workers';
+type Kind = 'int' | 'bool' | 'acks' | 'compression' | 'workers' | 'string' | 'list' | 'enum';
 interface Spec {
   key: keyof ProducerConfig;
   kafka: string;
   kind: Kind;
   min?: number;
   max?: number;
+  /** The values an `enum` setting takes. */
+  values?: readonly string[];
   def: ProducerConfig[keyof ProducerConfig];
 }
 
@@ -86,6 +109,21 @@ const SPECS: readonly Spec[] = [
   { key: 'sealWorkers', kafka: 'seal.workers', kind: 'workers', min: 0, max: 256, def: 'auto' },
   { key: 'metadataMaxAgeMs', kafka: 'metadata.max.age.ms', kind: 'int', min: 0, max: INT_MAX, def: 300000 },
   { key: 'allowAutoCreateTopics', kafka: 'allow.auto.create.topics', kind: 'bool', def: true },
+  { key: 'bootstrapServers', kafka: 'bootstrap.servers', kind: 'list', def: [] },
+  { key: 'clientId', kafka: 'client.id', kind: 'string', def: '' },
+  { key: 'reconnectBackoffMs', kafka: 'reconnect.backoff.ms', kind: 'int', min: 0, max: INT_MAX, def: 50 },
+  { key: 'reconnectBackoffMaxMs', kafka: 'reconnect.backoff.max.ms', kind: 'int', min: 0, max: INT_MAX, def: 1000 },
+  { key: 'socketConnectionSetupTimeoutMs', kafka: 'socket.connection.setup.timeout.ms', kind: 'int', min: 1, max: INT_MAX, def: 10000 },
+  { key: 'socketConnectionSetupTimeoutMaxMs', kafka: 'socket.connection.setup.timeout.max.ms', kind: 'int', min: 1, max: INT_MAX, def: 30000 },
+  { key: 'connectionsMaxIdleMs', kafka: 'connections.max.idle.ms', kind: 'int', min: -1, max: INT_MAX, def: 540000 },
+  {
+    key: 'clientDnsLookup',
+    kafka: 'client.dns.lookup',
+    kind: 'enum',
+    values: ['use_all_dns_ips', 'resolve_canonical_bootstrap_servers_only'],
+    def: 'use_all_dns_ips',
+  },
+  { key: 'securityProtocol', kafka: 'security.protocol', kind: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], def: 'PLAINTEXT' },
 ];
 
 const BY_NAME = new Map<string, Spec>();
@@ -129,6 +167,19 @@ function parse(s: Spec, name: string, raw: unknown): ProducerConfig[keyof Produc
     case 'workers':
       if (raw === 'auto') return 'auto';
       return parseInt32(s, name, raw);
+    case 'string':
+      if (typeof raw === 'string') return raw;
+      return bad(s, name, raw, 'must be a string');
+    case 'list': {
+      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : null;
+      if (items === null || !items.every((x) => typeof x === 'string')) return bad(s, name, raw, 'must be a list of strings or one comma-separated string');
+      return (items as string[]).map((x) => x.trim()).filter((x) => x.length > 0);
+    }
+    case 'enum': {
+      const v = typeof raw === 'string' ? s.values!.find((x) => x.toLowerCase() === raw.trim().toLowerCase()) : undefined;
+      if (v === undefined) return bad(s, name, raw, `must be one of ${s.values!.join(', ')}`);
+      return v as ProducerConfig[keyof ProducerConfig];
+    }
   }
 }
 
@@ -163,6 +214,14 @@ export function resolveConfig(input: ProducerConfigInput = {}): ProducerConfig {
   }
   if (c.retryBackoffMaxMs < c.retryBackoffMs) {
     throw new ConfigError(`retry.backoff.max.ms (${c.retryBackoffMaxMs}) must be >= retry.backoff.ms (${c.retryBackoffMs})`);
+  }
+  if (c.reconnectBackoffMaxMs < c.reconnectBackoffMs) {
+    throw new ConfigError(`reconnect.backoff.max.ms (${c.reconnectBackoffMaxMs}) must be >= reconnect.backoff.ms (${c.reconnectBackoffMs})`);
+  }
+  if (c.socketConnectionSetupTimeoutMaxMs < c.socketConnectionSetupTimeoutMs) {
+    throw new ConfigError(
+      `socket.connection.setup.timeout.max.ms (${c.socketConnectionSetupTimeoutMaxMs}) must be >= socket.connection.setup.timeout.ms (${c.socketConnectionSetupTimeoutMs})`,
+    );
   }
   return c;
 }

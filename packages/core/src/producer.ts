@@ -1,10 +1,11 @@
 /**
  * `Producer`: the small facade for the common case — a {@link RecordAccumulator}, a
- * {@link Sender} and a partitioner wired together over a {@link NetworkClient} (by default
- * an embedded {@link InMemoryCluster} that creates topics on first use).
+ * {@link Sender} and a partitioner wired together over a {@link NetworkClient}: the Kafka
+ * wire transport when `bootstrap.servers` is set, else an embedded in-memory cluster that
+ * creates topics on first use.
  *
  * ```ts
- * const producer = new Producer({ config: { lingerMs: 5, compressionType: 'lz4' } });
+ * const producer = new Producer({ config: { 'bootstrap.servers': 'localhost:9092', 'linger.ms': 5, 'compression.type': 'lz4' } });
  * const md = await producer.send({ topic: 'events', key: 'user-1', value: '{"a":1}' });
  * await producer.close();
  * ```
@@ -44,10 +45,9 @@ import { RecordAccumulator } from './accumulator/record-accumulator.js';
 import type { RecordCallback, RecordMetadata } from './accumulator/record-metadata.js';
 import type { Scheduler, TimerHandle } from './clock.js';
 import { systemScheduler } from './clock.js';
-import { codecFor, decompressRecords } from './compression/codecs.js';
+import { codecFor } from './compression/codecs.js';
 import type { ProducerConfig, ProducerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
-import { InMemoryCluster } from './embedded/in-memory-cluster.js';
 import { ClosedError, InvalidRecordError } from './errors.js';
 import type { RecordData, RecordHeader } from './format/record-data.js';
 import type { BufferPool } from './memory/buffer-pool.js';
@@ -58,6 +58,7 @@ import { DefaultPartitioner } from './partitioner/default-partitioner.js';
 import type { StickyState } from './partitioner/sticky-partitioner.js';
 import { ProducerMetadata } from './metadata/producer-metadata.js';
 import type { NetworkClient } from './network/network-client.js';
+import { createNetworkClient } from './network/create-network-client.js';
 import type { CodecResolver } from './sealing/inline-sealer.js';
 import type { Sealer } from './sealing/sealer.js';
 import { resolveIdempotence } from './sender/idempotence.js';
@@ -90,9 +91,10 @@ export interface ProducerOptions {
   /** Settings under camelCase or Kafka names (`lingerMs` / `linger.ms`); see `config.ts`. */
   readonly config?: ProducerConfigInput;
   /**
-   * Where to send. Default: a new {@link InMemoryCluster} with `autoCreateTopics` (3 brokers,
-   * 1 partition per new topic, latency 0), closed with the producer. A network passed in is
-   * not closed by {@link Producer.close}.
+   * Where to send. Default: from the config — the Kafka wire transport to
+   * `bootstrap.servers`, or, without it, an embedded in-memory cluster with auto-created
+   * topics (3 brokers, 1 partition per new topic, latency 0); either is closed with the
+   * producer. A network passed in is not closed by {@link Producer.close}.
    */
   readonly network?: NetworkClient;
   /** Time and timers (a `VirtualScheduler` in simulations). Default: the system scheduler. */
@@ -200,8 +202,7 @@ export class Producer {
     this.config = config.enableIdempotence === this.idempotent ? config : { ...config, enableIdempotence: this.idempotent };
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#ownsNetwork = options.network === undefined;
-    this.network =
-      options.network ?? new InMemoryCluster({ autoCreateTopics: true, scheduler: this.#scheduler, decompress: decompressRecords });
+    this.network = options.network ?? createNetworkClient(this.config, this.#scheduler, options.random);
     this.metadata = new ProducerMetadata({ network: this.network, scheduler: this.#scheduler, config: this.config, random: options.random });
     const listener = options.batchListener;
     this.accumulator = new RecordAccumulator({

@@ -99,6 +99,8 @@ export class ProducerMetadata {
   #timer: TimerHandle | null = null;
   #timerAtMs = Infinity;
   #clusterId: string | null = null;
+  /** A refresh of every used topic was asked for ({@link requestFullUpdate}). */
+  #refreshAll = false;
   #updates = 0;
   #closed = false;
 
@@ -172,6 +174,16 @@ export class ProducerMetadata {
   requestUpdate(topics: Iterable<string>): void {
     if (this.#closed) return;
     for (const t of topics) this.#wanted.add(t);
+    this.#maybeFetch();
+  }
+
+  /**
+   * Asks for fresh metadata of every topic the producer uses (a broker connection was lost).
+   * Coalesced and backed off as {@link requestUpdate}.
+   */
+  requestFullUpdate(): void {
+    if (this.#closed) return;
+    this.#refreshAll = true;
     this.#maybeFetch();
   }
 
@@ -283,7 +295,7 @@ export class ProducerMetadata {
   #maybeFetch(): void {
     if (this.#closed || this.#inFlight !== null) return;
     const nowMs = this.#scheduler.nowMs();
-    const wanted = this.#wanted.size > 0;
+    const wanted = this.#wanted.size > 0 || (this.#refreshAll && this.#topics.size > 0);
     const stale = this.#topics.size > 0 && nowMs - this.#lastSuccessMs >= this.#config.metadataMaxAgeMs;
     if (!wanted && !stale) return;
     const allowedAtMs = this.#lastAttemptMs + this.#backoff.backoffMs(this.#failures - 1);
@@ -295,6 +307,7 @@ export class ProducerMetadata {
     const topics = new Set<string>(this.#topics);
     for (const t of this.#wanted) topics.add(t);
     this.#wanted.clear();
+    this.#refreshAll = false;
     this.#lastAttemptMs = nowMs;
     let pending: Promise<MetadataResponse>;
     try {

@@ -11,7 +11,8 @@
  *   When it is false because the node is not connected, the call starts connecting (unless
  *   the node is in reconnect backoff). Whenever a node may have become ready — a connection
  *   finished, a backoff ended, a request was answered — the client calls the listener set
- *   with {@link NetworkClient.setWakeupListener}; the sender never polls on a timer.
+ *   with {@link NetworkClient.setWakeupListener}; the sender never polls on a timer. A lost
+ *   connection is reported to the same listener as a `disconnected` event.
  * - **Produce.** `send` is called only after `ready` said true. The `records` views point into
  *   pool memory; the client must be finished reading them when its promise settles (resolve
  *   or reject) — the sender releases the batches' memory only then (KAFKA-17862: an expired
@@ -27,6 +28,16 @@
  * - `close()` rejects every request in flight at once (nothing reads pool memory afterwards)
  *   and every later call.
  */
+
+import type { SluiceError } from '../errors.js';
+
+/** What a network tells its wake-up listener besides "a node may be ready now". */
+export interface NetworkEvent {
+  /** A connection to a broker was lost or could not be made: metadata may be stale. */
+  readonly kind: 'disconnected';
+  readonly nodeId: number;
+  readonly error: SluiceError;
+}
 
 /** One partition's batch inside a produce request. */
 export interface ProducePartitionData {
@@ -122,8 +133,11 @@ export interface NetworkClient {
    * connecting (outside reconnect backoff). Cheap: called for every ready node each loop.
    */
   ready(nodeId: number, nowMs: number): boolean;
-  /** The function to call whenever a node may have become ready (null: none). */
-  setWakeupListener(listener: (() => void) | null): void;
+  /**
+   * The function to call whenever a node may have become ready (null: none); with an event
+   * when a broker connection was lost (the caller then refreshes metadata).
+   */
+  setWakeupListener(listener: ((event?: NetworkEvent) => void) | null): void;
   /** Sends one produce request; see the file comment. */
   send(request: ProduceRequest): Promise<ProducePartitionResponse[]>;
   /** Asks a broker for metadata; resolves with its answer (error codes included). */

@@ -53,8 +53,8 @@ import { systemScheduler } from '../clock.js';
 import type { ProducerConfig } from '../config.js';
 import { AbortedError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError } from '../errors.js';
 import { ProducerMetrics } from '../metrics.js';
-import type { ProducerMetadata } from '../metadata/producer-metadata.js';
-import type { InitProducerIdResponse, NetworkClient, ProducePartitionData, ProducePartitionResponse } from '../network/network-client.js';
+import type { MetadataUpdate, ProducerMetadata } from '../metadata/producer-metadata.js';
+import type { InitProducerIdResponse, NetworkClient, NetworkEvent, ProducePartitionData, ProducePartitionResponse } from '../network/network-client.js';
 import { RetryBackoff } from '../retry-backoff.js';
 import { IdempotenceManager } from './idempotence.js';
 import type { InFlightRequest } from './in-flight.js';
@@ -623,7 +623,10 @@ export class Sender {
 
   // ------------------------------------------------------------------ producer id
 
-  readonly #onNetworkWakeup = (): void => {
+  readonly #onNetworkWakeup = (event?: NetworkEvent | MetadataUpdate): void => {
+    // A lost connection: the broker may be gone or no longer lead (Kafka NetworkClient
+    // handleDisconnections → metadata update).
+    if (event !== undefined && 'kind' in event && event.kind === 'disconnected') this.#metadata.requestFullUpdate();
     this.wakeup(0);
   };
 
