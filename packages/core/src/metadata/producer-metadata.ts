@@ -101,6 +101,8 @@ export class ProducerMetadata {
   #clusterId: string | null = null;
   /** A refresh of every used topic was asked for ({@link requestFullUpdate}). */
   #refreshAll = false;
+  /** Why the last metadata request failed (no broker reachable …); null after an answer. */
+  #lastFailure: Error | null = null;
   #updates = 0;
   #closed = false;
 
@@ -317,7 +319,7 @@ export class ProducerMetadata {
     }
     this.#inFlight = pending.then(
       (response) => this.#onAnswer(response, topics),
-      () => this.#onFailure(topics),
+      (err: unknown) => this.#onFailure(topics, err),
     );
   }
 
@@ -325,6 +327,7 @@ export class ProducerMetadata {
     this.#inFlight = null;
     if (this.#closed) return;
     this.#failures = 0;
+    this.#lastFailure = null;
     this.apply(response);
     // Asked for again while this request was in flight, and answered by it: nothing to ask.
     for (const t of response.topics) if (t.errorCode === 0) this.#wanted.delete(t.topic);
@@ -333,8 +336,9 @@ export class ProducerMetadata {
     this.#maybeFetch();
   }
 
-  #onFailure(asked: Set<string>): void {
+  #onFailure(asked: Set<string>, err: unknown): void {
     this.#inFlight = null;
+    this.#lastFailure = err instanceof Error ? err : new Error(String(err));
     if (this.#closed) return;
     this.#failures++;
     for (const t of asked) if (this.#waiters.has(t) || !this.#topics.has(t)) this.#wanted.add(t);
@@ -401,12 +405,14 @@ export class ProducerMetadata {
       return;
     }
     const count = this.cluster.partitionCount(w.topic);
+    // Say why when the brokers could not be asked at all: "connection refused to …" beats a bare timeout.
+    const why = this.#lastFailure !== null ? `; the last metadata request failed: ${this.#lastFailure.message}` : '';
     this.#finish(
       w,
       new TimeoutError(
         count < 0
-          ? `topic ${w.topic} not present in metadata after ${waitedMs} ms (max.block.ms=${w.maxBlockMs})`
-          : `partition ${w.partition} of topic ${w.topic} with partition count ${count} is not present in metadata after ${waitedMs} ms (max.block.ms=${w.maxBlockMs})`,
+          ? `topic ${w.topic} not present in metadata after ${waitedMs} ms (max.block.ms=${w.maxBlockMs})${why}`
+          : `partition ${w.partition} of topic ${w.topic} with partition count ${count} is not present in metadata after ${waitedMs} ms (max.block.ms=${w.maxBlockMs})${why}`,
       ),
     );
   }

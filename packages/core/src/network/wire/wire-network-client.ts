@@ -80,6 +80,8 @@ interface NodeState {
   backoffUntilMs: number;
   backoffTimer: ReturnType<typeof setTimeout> | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
+  /** Why the last connection failed; null after a good one. */
+  lastError: SluiceError | null;
 }
 
 /** The Kafka wire transport; see the file comment. */
@@ -227,6 +229,7 @@ export class WireNetworkClient implements NetworkClient {
     connection.connect().then(
       () => {
         n.failures = 0;
+        n.lastError = null;
         this.#armIdleTimer(n);
       },
       () => undefined, // #onConnectionClosed has it
@@ -245,6 +248,7 @@ export class WireNetworkClient implements NetworkClient {
     // A lost or failed connection: back off before the next attempt, and tell the sender so
     // it can ask for fresh metadata (the broker may be gone, or no longer lead).
     n.failures++;
+    n.lastError = error;
     const nowMs = Date.now();
     n.backoffUntilMs = nowMs + this.#reconnectBackoff.backoffMs(n.failures - 1);
     this.#armBackoffTimer(n, nowMs);
@@ -316,10 +320,15 @@ export class WireNetworkClient implements NetworkClient {
       }
     }
     if (this.#closed) throw new ClosedError(`the network client is closed: ${what} not sent`);
-    const why =
-      failures.length > 0
-        ? failures.join('; ')
-        : `every broker is in reconnect backoff (bootstrap.servers ${this.#bootstrap.map((b) => formatHostPort(b.address.host, b.address.port)).join(',')})`;
+    let why: string;
+    if (failures.length > 0) {
+      why = failures.join('; ');
+    } else {
+      // Every broker failed recently and waits out its backoff: say how each failed.
+      const known = this.#nodes.size > 0 ? [...this.#nodes.values()] : this.#bootstrap;
+      const reasons = known.map((n) => `${formatHostPort(n.address.host, n.address.port)} (node ${n.nodeId}): ${n.lastError?.message ?? 'not tried yet'}`);
+      why = `every broker is in reconnect backoff after failing — ${reasons.join('; ')}`;
+    }
     throw new BrokerError(KafkaErrors.NETWORK_EXCEPTION.code, 'NETWORK_EXCEPTION', true, `NETWORK_EXCEPTION (13): ${what} not sent: ${why}`);
   }
 
@@ -365,5 +374,5 @@ export class WireNetworkClient implements NetworkClient {
 }
 
 function newNodeState(nodeId: number, address: BrokerAddress): NodeState {
-  return { nodeId, address, connection: null, failures: 0, backoffUntilMs: 0, backoffTimer: null, idleTimer: null };
+  return { nodeId, address, connection: null, failures: 0, backoffUntilMs: 0, backoffTimer: null, idleTimer: null, lastError: null };
 }
