@@ -6,6 +6,7 @@
 import { ConfigError } from './errors.js';
 import type { CompressionName } from './format/compression-type.js';
 import { isCompressionName } from './format/compression-type.js';
+import { Secret } from './secret.js';
 
 /** Effective settings, every one resolved (no undefined). */
 export interface ProducerConfig {
@@ -70,12 +71,38 @@ export interface ProducerConfig {
   clientDnsLookup: 'use_all_dns_ips' | 'resolve_canonical_bootstrap_servers_only';
   /** `security.protocol`: `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`. */
   securityProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+  /** `ssl.ca.location`: PEM file of the CA certificate(s) to trust; '' = Node's default CAs. */
+  sslCaLocation: string;
+  /** `ssl.ca.pem` (also Kafka's `ssl.truststore.certificates` with `ssl.truststore.type=PEM`): CA certificate(s) as PEM text. */
+  sslCaPem: string;
+  /** `ssl.certificate.location`: PEM file of the client certificate (mutual TLS). */
+  sslCertificateLocation: string;
+  /** `ssl.certificate.pem` (Kafka: `ssl.keystore.certificate.chain`): the client certificate as PEM text. */
+  sslCertificatePem: string;
+  /** `ssl.key.location`: PEM file of the client's private key. */
+  sslKeyLocation: string;
+  /** `ssl.key.pem` (Kafka: `ssl.keystore.key`): the client's private key as PEM text. */
+  sslKeyPem: Secret;
+  /** `ssl.key.password`: passphrase of an encrypted private key. */
+  sslKeyPassword: Secret;
+  /** `ssl.endpoint.identification.algorithm`: `https` (default) checks the broker's host name against its certificate; '' does not. */
+  sslEndpointIdentificationAlgorithm: 'https' | '';
+  /** `ssl.enabled.protocols`: TLS versions to allow. Default TLSv1.2, TLSv1.3. */
+  sslEnabledProtocols: string[];
+  /** `sasl.mechanism`: `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER` (`GSSAPI`, Kafka's default, is not supported). */
+  saslMechanism: string;
+  /** `sasl.username` (librdkafka's name; or `username="…"` in `sasl.jaas.config`). */
+  saslUsername: string;
+  /** `sasl.password` (librdkafka's name; or `password="…"` in `sasl.jaas.config`). */
+  saslPassword: Secret;
+  /** `sasl.jaas.config`: Kafka's JAAS line; Sluice reads `username` and `password` from it. */
+  saslJaasConfig: Secret;
 }
 
 /** What callers pass: any subset, under camelCase or Kafka dotted names, numbers or numeric strings. */
 export type ProducerConfigInput = { readonly [name: string]: unknown };
 
-type Kind = 'int' | 'bool' | 'acks' | 'compression' | 'workers' | 'string' | 'list' | 'enum';
+type Kind = 'int' | 'bool' | 'acks' | 'compression' | 'workers' | 'string' | 'list' | 'enum' | 'secret';
 interface Spec {
   key: keyof ProducerConfig;
   kafka: string;
@@ -124,13 +151,48 @@ const SPECS: readonly Spec[] = [
     def: 'use_all_dns_ips',
   },
   { key: 'securityProtocol', kafka: 'security.protocol', kind: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], def: 'PLAINTEXT' },
+  { key: 'sslCaLocation', kafka: 'ssl.ca.location', kind: 'string', def: '' },
+  { key: 'sslCaPem', kafka: 'ssl.ca.pem', kind: 'string', def: '' },
+  { key: 'sslCertificateLocation', kafka: 'ssl.certificate.location', kind: 'string', def: '' },
+  { key: 'sslCertificatePem', kafka: 'ssl.certificate.pem', kind: 'string', def: '' },
+  { key: 'sslKeyLocation', kafka: 'ssl.key.location', kind: 'string', def: '' },
+  { key: 'sslKeyPem', kafka: 'ssl.key.pem', kind: 'secret', def: new Secret('') },
+  { key: 'sslKeyPassword', kafka: 'ssl.key.password', kind: 'secret', def: new Secret('') },
+  { key: 'sslEndpointIdentificationAlgorithm', kafka: 'ssl.endpoint.identification.algorithm', kind: 'enum', values: ['https', ''], def: 'https' },
+  { key: 'sslEnabledProtocols', kafka: 'ssl.enabled.protocols', kind: 'list', def: ['TLSv1.2', 'TLSv1.3'] },
+  { key: 'saslMechanism', kafka: 'sasl.mechanism', kind: 'enum', values: ['GSSAPI', 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'], def: 'GSSAPI' },
+  { key: 'saslUsername', kafka: 'sasl.username', kind: 'string', def: '' },
+  { key: 'saslPassword', kafka: 'sasl.password', kind: 'secret', def: new Secret('') },
+  { key: 'saslJaasConfig', kafka: 'sasl.jaas.config', kind: 'secret', def: new Secret('') },
 ];
+
+/**
+ * Kafka's (Java) names that mean the same as one of Sluice's: accepted as aliases.
+ * `ssl.truststore.certificates` / `ssl.keystore.certificate.chain` / `ssl.keystore.key` are
+ * Kafka's PEM forms (with `ssl.truststore.type` / `ssl.keystore.type` = PEM).
+ */
+const ALIASES: Readonly<Record<string, keyof ProducerConfig>> = Object.freeze({
+  'ssl.truststore.certificates': 'sslCaPem',
+  'ssl.keystore.certificate.chain': 'sslCertificatePem',
+  'ssl.keystore.key': 'sslKeyPem',
+});
 
 const BY_NAME = new Map<string, Spec>();
 for (const s of SPECS) {
   BY_NAME.set(s.key, s);
   BY_NAME.set(s.kafka, s);
 }
+for (const [alias, key] of Object.entries(ALIASES)) BY_NAME.set(alias, SPECS.find((s) => s.key === key)!);
+
+/** Kafka (Java) settings Sluice does not take, with what to use instead. */
+const NOT_TAKEN: Readonly<Record<string, string>> = Object.freeze({
+  'ssl.truststore.location':
+    'Java keystores are not read by Sluice: export the CA certificate as PEM (keytool -exportcert -rfc -keystore <truststore> -alias <alias>) and set ssl.ca.location',
+  'ssl.keystore.location':
+    'Java keystores are not read by Sluice: export the client certificate and key as PEM and set ssl.certificate.location and ssl.key.location',
+  'sasl.kerberos.service.name': 'GSSAPI (Kerberos) is not supported; use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER',
+  'transactional.id': 'transactions are not supported by Sluice (an idempotent producer needs no transactional.id)',
+});
 
 /** Every setting's camelCase name, Kafka name and default, for docs and `--help`. */
 export const CONFIG_SPECS: readonly { readonly name: keyof ProducerConfig; readonly kafkaName: string; readonly defaultValue: unknown }[] =
@@ -175,6 +237,10 @@ function parse(s: Spec, name: string, raw: unknown): ProducerConfig[keyof Produc
       if (items === null || !items.every((x) => typeof x === 'string')) return bad(s, name, raw, 'must be a list of strings or one comma-separated string');
       return (items as string[]).map((x) => x.trim()).filter((x) => x.length > 0);
     }
+    case 'secret':
+      if (raw instanceof Secret) return raw;
+      if (typeof raw === 'string') return new Secret(raw);
+      return bad(s, name, '[hidden]', 'must be a string');
     case 'enum': {
       const v = typeof raw === 'string' ? s.values!.find((x) => x.toLowerCase() === raw.trim().toLowerCase()) : undefined;
       if (v === undefined) return bad(s, name, raw, `must be one of ${s.values!.join(', ')}`);
@@ -199,6 +265,8 @@ export function resolveConfig(input: ProducerConfigInput = {}): ProducerConfig {
     if (raw === undefined) continue;
     const spec = BY_NAME.get(name);
     if (spec === undefined) {
+      const instead = NOT_TAKEN[name];
+      if (instead !== undefined) throw new ConfigError(`${name}: ${instead}`);
       throw new ConfigError(`unknown setting ${JSON.stringify(name)}; known: ${SPECS.map((s) => s.kafka).join(', ')}`);
     }
     out[spec.key] = parse(spec, name, raw);

@@ -21,7 +21,8 @@ export type SluiceErrorCode =
   | 'SLUICE_ERR_SEAL_FAILED'
   | 'SLUICE_ERR_BROKER'
   | 'SLUICE_ERR_PROTOCOL'
-  | 'SLUICE_ERR_SASL_AUTHENTICATION';
+  | 'SLUICE_ERR_SASL_AUTHENTICATION'
+  | 'SLUICE_ERR_SSL_AUTHENTICATION';
 
 /** Base class of every error Sluice throws or completes a record with. */
 export class SluiceError extends Error {
@@ -141,15 +142,36 @@ export class ProtocolError extends SluiceError {
 }
 
 /**
+ * The client could not authenticate to a broker, or the broker to the client: fatal, as in
+ * Kafka (`AuthenticationException`) — retrying with the same credentials or certificates
+ * cannot succeed, so the producer fails its records with it instead of retrying forever.
+ */
+export abstract class AuthenticationError extends SluiceError {}
+
+/**
  * A SASL exchange failed on the client side (a malformed or forged server message, a server
  * `e=` error, a bad server signature) or the broker rejected the credentials. The message names
  * the mechanism and never contains the password or token.
  */
-export class SaslAuthenticationError extends SluiceError {
+export class SaslAuthenticationError extends AuthenticationError {
   /** The SASL mechanism, e.g. `SCRAM-SHA-512`. */
   readonly mechanism: string;
   constructor(mechanism: string, message: string) {
     super('SLUICE_ERR_SASL_AUTHENTICATION', `SASL ${mechanism} authentication failed: ${message}`);
     this.mechanism = mechanism;
+  }
+}
+
+/**
+ * The TLS handshake with a broker failed for a reason retrying cannot fix: its certificate
+ * is not trusted, has expired, or does not name the host; or the broker refused the client's
+ * certificate. The message names the broker and the reason (Node's code, e.g. `CERT_HAS_EXPIRED`).
+ */
+export class SslAuthenticationError extends AuthenticationError {
+  /** Node's TLS error code, e.g. `ERR_TLS_CERT_ALTNAME_INVALID`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`. */
+  readonly tlsCode: string;
+  constructor(tlsCode: string, message: string) {
+    super('SLUICE_ERR_SSL_AUTHENTICATION', message);
+    this.tlsCode = tlsCode;
   }
 }

@@ -125,4 +125,7 @@ export {
   SealError,
   BrokerError,
   ProtocolError,
+  AuthenticationError,
+  SaslAuthenticationError,
+  SslAuthenticationError,
 } from './errors.js';

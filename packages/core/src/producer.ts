@@ -49,6 +49,7 @@ import { codecFor } from './compression/codecs.js';
 import type { ProducerConfig, ProducerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
 import { ClosedError, InvalidRecordError } from './errors.js';
+import type { SluiceError } from './errors.js';
 import type { RecordData, RecordHeader } from './format/record-data.js';
 import type { BufferPool } from './memory/buffer-pool.js';
 import type { ProducerMetricsSnapshot } from './metrics.js';
@@ -57,7 +58,9 @@ import type { Partitioner } from './partitioner/default-partitioner.js';
 import { DefaultPartitioner } from './partitioner/default-partitioner.js';
 import type { StickyState } from './partitioner/sticky-partitioner.js';
 import { ProducerMetadata } from './metadata/producer-metadata.js';
+import type { ConnectionOptions } from 'node:tls';
 import type { NetworkClient } from './network/network-client.js';
+import type { OAuthBearerTokenProvider } from './network/wire/sasl-authenticator.js';
 import { createNetworkClient } from './network/create-network-client.js';
 import type { CodecResolver } from './sealing/inline-sealer.js';
 import type { Sealer } from './sealing/sealer.js';
@@ -116,6 +119,16 @@ export interface ProducerOptions {
   readonly random?: () => number;
   /** A buffer pool to share (default: one of `bufferMemory` bytes, closed with the producer). */
   readonly pool?: BufferPool;
+  /**
+   * Node's own TLS options for `security.protocol` SSL / SASL_SSL, applied over those the
+   * `ssl.*` settings make (e.g. `{ ca: [pem], servername: 'kafka.internal' }`).
+   */
+  readonly tls?: ConnectionOptions;
+  /**
+   * Supplies OAuth bearer tokens for `sasl.mechanism: 'OAUTHBEARER'`: called for every
+   * authentication and re-authentication (KIP-368), so it may fetch a fresh token.
+   */
+  readonly oauthBearerTokenProvider?: OAuthBearerTokenProvider;
   /**
    * The sequence number each partition's first batch starts at under a new producer id
    * (idempotence). Kafka starts at 0, and so does the default; seeded simulations start just
@@ -183,6 +196,8 @@ export class Producer {
    */
   readonly #waitingSends = new Set<Promise<RecordAppendResult>>();
   #closed = false;
+  /** Set when the producer can send nothing any more (failed authentication, refused producer id). */
+  #fatal: SluiceError | null = null;
   #closePromise: Promise<void> | null = null;
   /** Cuts a graceful close's wait for waiting sends short (a forced close came). */
   #forceClose: (() => void) | null = null;
@@ -202,7 +217,9 @@ export class Producer {
     this.config = config.enableIdempotence === this.idempotent ? config : { ...config, enableIdempotence: this.idempotent };
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#ownsNetwork = options.network === undefined;
-    this.network = options.network ?? createNetworkClient(this.config, this.#scheduler, options.random);
+    this.network =
+      options.network ??
+      createNetworkClient(this.config, this.#scheduler, { tls: options.tls, oauthBearerTokenProvider: options.oauthBearerTokenProvider, random: options.random });
     this.metadata = new ProducerMetadata({ network: this.network, scheduler: this.#scheduler, config: this.config, random: options.random });
     const listener = options.batchListener;
     this.accumulator = new RecordAccumulator({
@@ -223,6 +240,9 @@ export class Producer {
       random: options.random,
       idempotence: this.idempotent,
       firstSequence: options.firstSequence,
+      onFatal: (error) => {
+        this.#fatal = error;
+      },
     });
     this.#partitioner = options.partitioner ?? new DefaultPartitioner({ batchSizeBytes: this.config.batchSize, random: options.random });
     this.#sticky = this.#partitioner instanceof DefaultPartitioner ? this.#partitioner : null;
@@ -357,7 +377,9 @@ export class Producer {
     completion: RecordCallback | 'promise' | null,
     resumed: boolean,
   ): RecordAppendResult | Promise<RecordAppendResult> {
-    if (this.#closed && !resumed) throw new ClosedError('cannot send: the producer is closed');
+    if ((this.#closed || this.#fatal !== null) && !resumed) {
+      throw this.#fatal ?? new ClosedError('cannot send: the producer is closed');
+    }
     if (typeof record !== 'object' || record === null) {
       throw new InvalidRecordError('record', `must be an object { topic, partition?, key?, value?, headers?, timestamp? }, got ${String(record)}`);
     }

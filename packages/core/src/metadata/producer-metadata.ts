@@ -33,7 +33,7 @@ import type { ClusterView } from '../cluster/cluster.js';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import type { ProducerConfig } from '../config.js';
 import type { SluiceError } from '../errors.js';
-import { ClosedError, InvalidRecordError, TimeoutError } from '../errors.js';
+import { AuthenticationError, ClosedError, InvalidRecordError, TimeoutError } from '../errors.js';
 import type { BrokerNode, MetadataResponse, NetworkClient, TopicMetadata } from '../network/network-client.js';
 import { RetryBackoff } from '../retry-backoff.js';
 import { brokerErrorFor, kafkaError } from '../protocol/kafka-errors.js';
@@ -339,6 +339,10 @@ export class ProducerMetadata {
   #onFailure(asked: Set<string>, err: unknown): void {
     this.#inFlight = null;
     this.#lastFailure = err instanceof Error ? err : new Error(String(err));
+    if (err instanceof AuthenticationError) {
+      // Retrying with the same credentials cannot succeed: the sends waiting fail now, clearly.
+      for (const list of [...this.#waiters.values()]) for (const w of [...list]) this.#finish(w, err);
+    }
     if (this.#closed) return;
     this.#failures++;
     for (const t of asked) if (this.#waiters.has(t) || !this.#topics.has(t)) this.#wanted.add(t);

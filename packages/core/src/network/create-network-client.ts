@@ -3,14 +3,29 @@
  * implementation: no `bootstrap.servers` → the embedded in-memory cluster (topics created on
  * first use); `bootstrap.servers` given → the Kafka wire transport.
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { Scheduler } from '../clock.js';
 import { decompressRecords } from '../compression/codecs.js';
 import type { ProducerConfig } from '../config.js';
 import { InMemoryCluster } from '../embedded/in-memory-cluster.js';
 import { ConfigError } from '../errors.js';
+import { Secret } from '../secret.js';
 import type { NetworkClient } from './network-client.js';
 import { parseBootstrapServers } from './wire/broker-address.js';
+import type { OAuthBearerTokenProvider, SaslMechanismName } from './wire/sasl-authenticator.js';
+import { saslAuthenticator } from './wire/sasl-authenticator.js';
+import { tlsOptionsFor, tlsSocketOpener } from './wire/tls-socket.js';
 import { WireNetworkClient } from './wire/wire-network-client.js';
+
+/** What the producer passes beyond its config: objects a config map cannot hold. */
+export interface NetworkExtras {
+  /** Node's own TLS options, applied over those made from `ssl.*` (they win). */
+  readonly tls?: ConnectionOptions;
+  /** Supplies OAuth bearer tokens for `sasl.mechanism=OAUTHBEARER`. */
+  readonly oauthBearerTokenProvider?: OAuthBearerTokenProvider;
+  /** Uniform [0, 1) source for backoff jitter. */
+  readonly random?: () => number;
+}
 
 let producerCount = 0;
 
@@ -27,7 +42,7 @@ export function effectiveClientId(config: Pick<ProducerConfig, 'clientId'>): str
  * @throws ConfigError for a malformed `bootstrap.servers` entry or a `security.protocol` that
  *   needs settings this build does not have
  */
-export function createNetworkClient(config: ProducerConfig, scheduler: Scheduler, random?: () => number): NetworkClient {
+export function createNetworkClient(config: ProducerConfig, scheduler: Scheduler, extras: NetworkExtras = {}): NetworkClient {
   if (config.bootstrapServers.length === 0) {
     if (config.securityProtocol !== 'PLAINTEXT') {
       throw new ConfigError(`security.protocol=${config.securityProtocol} needs bootstrap.servers (the embedded cluster is in-process)`);
@@ -40,10 +55,12 @@ export function createNetworkClient(config: ProducerConfig, scheduler: Scheduler
     });
   }
   const bootstrapServers = parseBootstrapServers(config.bootstrapServers);
-  if (config.securityProtocol !== 'PLAINTEXT') {
-    throw new ConfigError(`security.protocol=${config.securityProtocol} is not supported yet; use PLAINTEXT`);
-  }
+  const protocol = config.securityProtocol;
+  const openSocket = protocol === 'SSL' || protocol === 'SASL_SSL' ? tlsSocketOpener(tlsOptionsFor(config, extras.tls)) : undefined;
+  const authenticate = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL' ? saslAuthenticator(saslSettingsFor(config, extras)) : undefined;
   return new WireNetworkClient({
+    openSocket,
+    authenticate,
     bootstrapServers,
     clientId: effectiveClientId(config),
     requestTimeoutMs: config.requestTimeoutMs,
@@ -53,6 +70,48 @@ export function createNetworkClient(config: ProducerConfig, scheduler: Scheduler
     connectionSetupTimeoutMaxMs: config.socketConnectionSetupTimeoutMaxMs,
     connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
-    random,
+    random: extras.random,
   });
+}
+
+const JAAS_MODULES: Readonly<Record<string, string>> = Object.freeze({
+  PLAIN: 'org.apache.kafka.common.security.plain.PlainLoginModule',
+  'SCRAM-SHA-256': 'org.apache.kafka.common.security.scram.ScramLoginModule',
+  'SCRAM-SHA-512': 'org.apache.kafka.common.security.scram.ScramLoginModule',
+});
+
+/**
+ * The SASL settings: mechanism, and credentials from `sasl.username`/`sasl.password` or from
+ * `sasl.jaas.config` (`… LoginModule required username="…" password="…";`).
+ * @throws ConfigError for GSSAPI, missing credentials, a JAAS line for another mechanism, or
+ *   OAUTHBEARER without a token provider (messages never contain a password)
+ */
+function saslSettingsFor(config: ProducerConfig, extras: NetworkExtras) {
+  const mechanism = config.saslMechanism;
+  if (mechanism === 'GSSAPI') {
+    throw new ConfigError(
+      `sasl.mechanism=GSSAPI (Kafka's default) is not supported: Kerberos is not available in Sluice; set sasl.mechanism to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER`,
+    );
+  }
+  let username = config.saslUsername;
+  let password = config.saslPassword;
+  if (!config.saslJaasConfig.isEmpty) {
+    const jaas = config.saslJaasConfig.reveal();
+    const module = /^\s*([\w.$]+)\s+required/.exec(jaas)?.[1];
+    const expected = JAAS_MODULES[mechanism];
+    if (expected !== undefined && module !== expected) {
+      throw new ConfigError(`sasl.jaas.config: sasl.mechanism=${mechanism} needs ${expected}, got ${module ?? 'no login module'}`);
+    }
+    username = /username\s*=\s*"([^"]*)"/.exec(jaas)?.[1] ?? username;
+    const p = /password\s*=\s*"([^"]*)"/.exec(jaas)?.[1];
+    if (p !== undefined) password = new Secret(p);
+  }
+  if (mechanism === 'OAUTHBEARER') {
+    if (extras.oauthBearerTokenProvider === undefined) {
+      throw new ConfigError('sasl.mechanism=OAUTHBEARER needs a token provider: new Producer({ oauthBearerTokenProvider: async () => ({ value, lifetimeMs }) })');
+    }
+  } else if (username === '' || password.isEmpty) {
+    throw new ConfigError(`sasl.mechanism=${mechanism} needs a username and a password (sasl.username and sasl.password, or sasl.jaas.config)`);
+  }
+  return { mechanism: mechanism as SaslMechanismName, username, password, tokenProvider: extras.oauthBearerTokenProvider, random: extras.random };
 }

@@ -51,7 +51,7 @@ import { BatchState } from '../accumulator/batch-state.js';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import { systemScheduler } from '../clock.js';
 import type { ProducerConfig } from '../config.js';
-import { AbortedError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError } from '../errors.js';
+import { AbortedError, AuthenticationError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError } from '../errors.js';
 import { ProducerMetrics } from '../metrics.js';
 import type { MetadataUpdate, ProducerMetadata } from '../metadata/producer-metadata.js';
 import type { InitProducerIdResponse, NetworkClient, NetworkEvent, ProducePartitionData, ProducePartitionResponse } from '../network/network-client.js';
@@ -87,6 +87,8 @@ export interface SenderOptions {
   readonly idempotence?: boolean;
   /** Where each partition's sequences start under a new producer id (default 0; see `ProducerOptions.firstSequence`). */
   readonly firstSequence?: number;
+  /** Told once when the producer can send nothing any more (see {@link Sender.fatalError}). */
+  readonly onFatal?: (error: SluiceError) => void;
 }
 
 /** Options of {@link Sender.close}. */
@@ -134,8 +136,9 @@ export class Sender {
   /** The InitProducerId request in flight, awaited by close. */
   #pidPending: Promise<void> | null = null;
   #pidInFlight = false;
-  /** A non-retriable InitProducerId error: every record fails with it (Kafka's fatal state). */
+  /** A non-retriable InitProducerId error or a failed authentication: every record fails with it (Kafka's fatal state). */
   #fatalError: SluiceError | null = null;
+  readonly #onFatal: ((error: SluiceError) => void) | null;
   #pidFailures = 0;
   #nextPidAttemptMs = 0;
 
@@ -147,6 +150,7 @@ export class Sender {
     this.#acc = options.accumulator;
     this.#network = options.network;
     this.#metadata = options.metadata;
+    this.#onFatal = options.onFatal ?? null;
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#useImmediate = this.#scheduler === systemScheduler;
     this.#config = this.#acc.config;
@@ -624,11 +628,23 @@ export class Sender {
   // ------------------------------------------------------------------ producer id
 
   readonly #onNetworkWakeup = (event?: NetworkEvent | MetadataUpdate): void => {
-    // A lost connection: the broker may be gone or no longer lead (Kafka NetworkClient
-    // handleDisconnections → metadata update).
-    if (event !== undefined && 'kind' in event && event.kind === 'disconnected') this.#metadata.requestFullUpdate();
+    if (event !== undefined && 'kind' in event && event.kind === 'disconnected') {
+      // Failed authentication (SASL credentials, TLS trust) cannot succeed on retry: fatal.
+      if (event.error instanceof AuthenticationError) this.#enterFatal(event.error);
+      // A lost connection: the broker may be gone or no longer lead (Kafka NetworkClient
+      // handleDisconnections → metadata update).
+      else this.#metadata.requestFullUpdate();
+    }
     this.wakeup(0);
   };
+
+  /** Every incomplete record fails with `error`, and so will every later one (Kafka's fatal state). */
+  #enterFatal(error: SluiceError): void {
+    if (this.#fatalError !== null) return;
+    this.#fatalError = error;
+    this.#onFatal?.(error);
+    this.wakeup(0);
+  }
 
   #maybeInitProducerId(nowMs: number): void {
     if (this.#pidInFlight || nowMs < this.#nextPidAttemptMs || this.#stopping) return;
@@ -651,13 +667,13 @@ export class Sender {
           this.#retryInitProducerIdLater();
         } else {
           // Kafka's idempotent producer enters its fatal state: every record fails with the cause.
-          this.#fatalError = brokerErrorFor(answer.errorCode, 'InitProducerId for the idempotent producer was refused; no record can be sent', answer.errorMessage);
-          this.wakeup(0);
+          this.#enterFatal(brokerErrorFor(answer.errorCode, 'InitProducerId for the idempotent producer was refused; no record can be sent', answer.errorMessage));
         }
       },
-      () => {
+      (err: unknown) => {
         this.#pidInFlight = false;
-        this.#retryInitProducerIdLater();
+        if (err instanceof AuthenticationError) this.#enterFatal(err);
+        else this.#retryInitProducerIdLater();
       },
     );
   }

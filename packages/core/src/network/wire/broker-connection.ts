@@ -28,7 +28,7 @@
  */
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { BrokerError, IllegalStateError, ProtocolError, SluiceError, TimeoutError } from '../../errors.js';
+import { BrokerError, IllegalStateError, ProtocolError, SluiceError, SslAuthenticationError, TimeoutError } from '../../errors.js';
 import { ApiKey, SUPPORTED_VERSIONS, apiKeyName, negotiateVersion } from '../../protocol/api-keys.js';
 import type { ApiKeyValue } from '../../protocol/api-keys.js';
 import { KafkaErrors, brokerErrorFor } from '../../protocol/kafka-errors.js';
@@ -124,6 +124,9 @@ export class BrokerConnection {
   #lastActivityMs = Date.now();
   /** Rejects the socket-opening step when the connection fails before the socket connected. */
   #setupFailed: ((error: Error) => void) | null = null;
+  /** KIP-368: the session must be re-authenticated; no new produce request until it is. */
+  #reauthDue = false;
+  #reauthTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: BrokerConnectionOptions) {
     this.#options = options;
@@ -151,7 +154,43 @@ export class BrokerConnection {
 
   /** Whether a produce request may be written now: ready, under the in-flight limit, not back-pressured or throttled. */
   canSendProduce(nowMs: number = Date.now()): boolean {
-    return this.#state === 'ready' && this.#produceInFlight < this.#options.maxInFlight && !this.#backPressured && nowMs >= this.#throttledUntilMs;
+    return (
+      this.#state === 'ready' &&
+      this.#produceInFlight < this.#options.maxInFlight &&
+      !this.#backPressured &&
+      !this.#reauthDue &&
+      nowMs >= this.#throttledUntilMs
+    );
+  }
+
+  /**
+   * Re-authenticates the session in `delayMs` (KIP-368; the SASL authenticator calls this
+   * with a point before the session's lifetime ends): from then on no new produce request is
+   * taken; once those in flight are answered, `authenticate` runs again on this connection.
+   */
+  scheduleReauthentication(delayMs: number): void {
+    if (this.#reauthTimer !== null) clearTimeout(this.#reauthTimer);
+    this.#reauthTimer = setTimeout(() => {
+      this.#reauthTimer = null;
+      this.#reauthDue = true;
+      this.#maybeReauthenticate();
+    }, delayMs);
+    this.#reauthTimer.unref?.();
+  }
+
+  /** Runs the due re-authentication once nothing is in flight. */
+  #maybeReauthenticate(): void {
+    if (!this.#reauthDue || this.#state !== 'ready' || this.inFlightCount > 0 || this.#options.authenticate === undefined) return;
+    this.#state = 'authenticating';
+    this.#options.authenticate(this).then(
+      () => {
+        if (this.isClosed) return;
+        this.#reauthDue = false;
+        this.#state = 'ready';
+        this.#options.onWritable?.(this);
+      },
+      (err: unknown) => this.#fail(this.#asSluiceError(err, 're-authenticating')),
+    );
   }
 
   /** Requests written and not answered yet. */
@@ -445,6 +484,7 @@ export class BrokerConnection {
     }
     this.#noteThrottle(value);
     this.#settle(req, value, null);
+    if (this.#reauthDue) queueMicrotask(() => this.#maybeReauthenticate());
   }
 
   /** KIP-219: a throttled answer mutes the connection for `throttleTimeMs`. */
@@ -493,8 +533,8 @@ export class BrokerConnection {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#closeError = error;
-    for (const t of [this.#timeoutTimer, this.#setupTimer, this.#throttleTimer]) if (t !== null) clearTimeout(t);
-    this.#timeoutTimer = this.#setupTimer = this.#throttleTimer = null;
+    for (const t of [this.#timeoutTimer, this.#setupTimer, this.#throttleTimer, this.#reauthTimer]) if (t !== null) clearTimeout(t);
+    this.#timeoutTimer = this.#setupTimer = this.#throttleTimer = this.#reauthTimer = null;
     const failure = error ?? new BrokerError(KafkaErrors.NETWORK_EXCEPTION.code, 'NETWORK_EXCEPTION', true, `connection to ${this.description} was closed`);
     const pending = this.#awaiting.slice(this.#awaitingHead);
     this.#awaiting = [];
@@ -524,6 +564,9 @@ export class BrokerConnection {
     if (err instanceof SluiceError) return err;
     const e = err as NodeJS.ErrnoException;
     const code = e?.code;
+    if (typeof code === 'string' && isTlsTrustError(code)) {
+      return new SslAuthenticationError(code, `TLS handshake with ${this.description} failed: ${e.message} (${code})`);
+    }
     let what: string;
     if (code === 'ECONNREFUSED') what = `connection refused to ${this.description}`;
     else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') what = `cannot resolve host ${this.host} (${this.description})`;
@@ -537,6 +580,26 @@ export class BrokerConnection {
       `NETWORK_EXCEPTION (13): ${what} while ${step}: ${e?.message ?? String(err)}`,
     );
   }
+}
+
+/** Node's codes for TLS failures that retrying cannot fix (untrusted, expired or misnamed certificates; a refused client certificate). */
+const TLS_TRUST_ERRORS = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function isTlsTrustError(code: string): boolean {
+  return TLS_TRUST_ERRORS.has(code) || (code.startsWith('ERR_SSL_') && code.includes('ALERT'));
 }
 
 /** `host:port`, with brackets around an IPv6 literal. */

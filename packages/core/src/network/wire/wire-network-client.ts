@@ -252,7 +252,7 @@ export class WireNetworkClient implements NetworkClient {
     const nowMs = Date.now();
     n.backoffUntilMs = nowMs + this.#reconnectBackoff.backoffMs(n.failures - 1);
     this.#armBackoffTimer(n, nowMs);
-    if (n.nodeId >= 0) this.#listener?.({ kind: 'disconnected', nodeId: n.nodeId, error });
+    this.#listener?.({ kind: 'disconnected', nodeId: n.nodeId, error });
     void connection;
   }
 
@@ -320,15 +320,13 @@ export class WireNetworkClient implements NetworkClient {
       }
     }
     if (this.#closed) throw new ClosedError(`the network client is closed: ${what} not sent`);
-    let why: string;
-    if (failures.length > 0) {
-      why = failures.join('; ');
-    } else {
-      // Every broker failed recently and waits out its backoff: say how each failed.
-      const known = this.#nodes.size > 0 ? [...this.#nodes.values()] : this.#bootstrap;
-      const reasons = known.map((n) => `${formatHostPort(n.address.host, n.address.port)} (node ${n.nodeId}): ${n.lastError?.message ?? 'not tried yet'}`);
-      why = `every broker is in reconnect backoff after failing — ${reasons.join('; ')}`;
-    }
+    // Name every broker that could have been asked and how it failed last (those skipped
+    // were in their reconnect backoff after failing).
+    const asked = [...this.#nodes.values(), ...this.#bootstrap];
+    const reasons = asked
+      .filter((n) => n.lastError !== null)
+      .map((n) => `${n.nodeId < 0 ? 'bootstrap ' : ''}${formatHostPort(n.address.host, n.address.port)}: ${n.lastError!.message}`);
+    const why = reasons.length > 0 ? reasons.join('; ') : failures.length > 0 ? failures.join('; ') : 'no broker could be tried';
     throw new BrokerError(KafkaErrors.NETWORK_EXCEPTION.code, 'NETWORK_EXCEPTION', true, `NETWORK_EXCEPTION (13): ${what} not sent: ${why}`);
   }
 
