@@ -97,13 +97,13 @@ function saslSettingsFor(config: ProducerConfig, extras: NetworkExtras) {
   let password = config.saslPassword;
   if (!config.saslJaasConfig.isEmpty) {
     const jaas = config.saslJaasConfig.reveal();
-    const module = /^\s*([\w.$]+)\s+required/.exec(jaas)?.[1];
+    const module = /^\s*([\w.$]+)\s+required\b/.exec(jaas)?.[1];
     const expected = JAAS_MODULES[mechanism];
     if (expected !== undefined && module !== expected) {
       throw new ConfigError(`sasl.jaas.config: sasl.mechanism=${mechanism} needs ${expected}, got ${module ?? 'no login module'}`);
     }
-    username = /username\s*=\s*"([^"]*)"/.exec(jaas)?.[1] ?? username;
-    const p = /password\s*=\s*"([^"]*)"/.exec(jaas)?.[1];
+    username = /\busername\s*=\s*"([^"]*)"/.exec(jaas)?.[1] ?? username;
+    const p = /\bpassword\s*=\s*"([^"]*)"/.exec(jaas)?.[1];
     if (p !== undefined) password = new Secret(p);
   }
   if (mechanism === 'OAUTHBEARER') {

@@ -23,7 +23,7 @@
  * lost (with the node, so the sender can ask for fresh metadata).
  */
 import type { SluiceError } from '../../errors.js';
-import { BrokerError, ClosedError, IllegalStateError } from '../../errors.js';
+import { AuthenticationError, BrokerError, ClosedError, IllegalStateError } from '../../errors.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { KafkaErrors } from '../../protocol/kafka-errors.js';
 import { decodeInitProducerIdResponse, encodeInitProducerIdRequest } from '../../protocol/messages/init-producer-id.js';
@@ -316,6 +316,8 @@ export class WireNetworkClient implements NetworkClient {
         await c.connect();
         return c;
       } catch (err) {
+        // Failed authentication is fatal: say so as it is, do not try the next broker.
+        if (err instanceof AuthenticationError) throw err;
         failures.push((err as Error).message);
       }
     }
