@@ -13,6 +13,7 @@ import type { ConsumedRecord } from '../brokers/kcat.js';
 import { Producer } from '../../packages/core/src/producer.js';
 import type { RecordMetadata } from '../../packages/core/src/accumulator/record-metadata.js';
 import { createSealer } from '../../packages/worker/src/index.js';
+import type { WireNetworkClient } from '../../packages/core/src/network/wire/wire-network-client.js';
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const PARTITIONS = 6;
@@ -47,6 +48,19 @@ describe('Producer over the wire transport against Kafka 4.x (read back with kca
     await kafka.createTopics(
       CODECS.flatMap((codec) => ['inline', 'workers'].map((mode) => ({ name: `wire-${codec}-${mode}`, partitions: PARTITIONS, replicationFactor: 1 }))),
     );
+  });
+
+  it('closes connections idle for connections.max.idle.ms and opens them again when needed', async () => {
+    await kafka.createTopic('wire-idle', 1, 1);
+    const producer = new Producer({ config: { 'bootstrap.servers': kafka.bootstrapServers, 'connections.max.idle.ms': 300, 'linger.ms': 0 } });
+    const network = producer.network as WireNetworkClient;
+    await producer.send({ topic: 'wire-idle', value: 'a' });
+    expect(network.brokers().some((b) => b.connected)).to.equal(true);
+    await new Promise((r) => setTimeout(r, 900));
+    expect(network.brokers().some((b) => b.connected), 'idle connections closed').to.equal(false);
+    const md = await producer.send({ topic: 'wire-idle', value: 'b' });
+    expect(md.offset).to.equal(1);
+    await producer.close();
   });
 
   for (const codec of CODECS) {
