@@ -1,15 +1,16 @@
 /**
- * WorkerSealer faults, injected through the test-only `kSealFaults` option: a task that
- * throws, a codec that throws once or always, a worker thread that exits before a batch,
- * while compressing, or while copying compressed bytes over the records. No batch is lost
- * silently, every slot returns to the pool, and close() does not hang.
+ * WorkerSealer faults, injected per job through the test-only `kSealFaults` option: a lane
+ * task that throws, a codec that throws once or always, a seal thread that exits before a
+ * batch, while compressing, while copying compressed bytes over the records, or after the
+ * header; a codec stuck past the seal timeout. No batch is lost silently, every slot returns
+ * to the pool, and close() does not hang.
  */
 import { expect } from 'chai';
 import type { ProducerBatch } from '../../packages/core/src/accumulator/producer-batch.js';
 import { SealError } from '../../packages/core/src/errors.js';
 import { OffloadPolicy } from '../../packages/worker/src/offload-policy.js';
-import { SealFault } from '../../packages/worker/src/seal-messages.js';
-import type { SealFaultValue } from '../../packages/worker/src/seal-messages.js';
+import { SealFault } from '../../packages/worker/src/seal-ring-layout.js';
+import type { SealFaultValue } from '../../packages/worker/src/seal-ring-layout.js';
 import { WorkerSealer, kSealFaults } from '../../packages/worker/src/worker-sealer.js';
 import type { SealFaultPlan, WorkerSealerOptions, WorkerSealerStats } from '../../packages/worker/src/worker-sealer.js';
 import { OffsetAssigner, makeAccumulator } from '../helpers/accumulator-factory.js';
@@ -22,15 +23,16 @@ const ALWAYS = OffloadPolicy.always();
 
 describe('WorkerSealer faults', function () {
   this.timeout(60_000);
-  const plan: SealFaultPlan = { fault: SealFault.NONE, tasks: 0 };
+  const plan: SealFaultPlan = { fault: SealFault.NONE, jobs: 0 };
   let sealer: WorkerSealer;
 
   before(() => {
-    const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 2, offloadPolicy: ALWAYS, maxGroupBatches: 4, [kSealFaults]: plan };
+    const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 2, offloadPolicy: ALWAYS, [kSealFaults]: plan };
     sealer = new WorkerSealer(options);
   });
   afterEach(() => {
-    plan.tasks = 0;
+    plan.jobs = 0;
+    plan.skip = 0;
     plan.fault = SealFault.NONE;
   });
   after(async () => {
@@ -38,11 +40,11 @@ describe('WorkerSealer faults', function () {
   });
 
   /** Appends records (every 7th asks for a promise), drains, waits for every seal. */
-  async function run(fault: SealFaultValue, tasks: number, faultBatch = 0): Promise<{ t: TestAccumulator; batches: ProducerBatch[]; promises: Promise<unknown>[]; delta: WorkerSealerStats }> {
+  async function run(fault: SealFaultValue, jobs: number, skip = 0): Promise<{ t: TestAccumulator; batches: ProducerBatch[]; promises: Promise<unknown>[]; delta: WorkerSealerStats }> {
     const before = sealer.stats;
     plan.fault = fault;
-    plan.tasks = tasks;
-    plan.faultBatch = faultBatch;
+    plan.jobs = jobs;
+    plan.skip = skip;
     const t = makeAccumulator({ compressionType: 'gzip', bufferMemory: 512 * 1024 }, { sealer });
     const promises: Promise<unknown>[] = [];
     for (let i = 0; i < 120; i++) {
@@ -53,7 +55,7 @@ describe('WorkerSealer faults', function () {
     const batches = drainEverything(t);
     for (const b of batches) await b.whenSealed();
     const after = sealer.stats;
-    const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof WorkerSealerStats]])) as unknown as WorkerSealerStats;
+    const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Number(v) - Number(before[k as keyof WorkerSealerStats])])) as unknown as WorkerSealerStats;
     return { t, batches, promises, delta };
   }
 
@@ -78,24 +80,29 @@ describe('WorkerSealer faults', function () {
     await expectAllSealedAndReturned(t, batches);
   });
 
-  it('a task that throws: its whole group is sealed again', async () => {
+  it('a lane task that throws: its job is sealed again, queued jobs move to another lane', async () => {
     const { t, batches, delta } = await run(SealFault.THROW_TASK, 1);
     expect(delta.retriedBatches).to.be.at.least(1);
     expect(delta.failedBatches).to.equal(0);
     await expectAllSealedAndReturned(t, batches);
   });
 
-  it('a worker that exits before batch 2 of its group: batches 0-1 are kept as sealed, the rest sealed again', async () => {
+  it('a thread that exits after writing the header: the batch is found sealed and kept', async () => {
+    const { t, batches, delta } = await run(SealFault.EXIT_AFTER_HEADER, 1, 1);
+    expect(delta.recoveredBatches, 'found sealed in memory').to.equal(1);
+    expect(delta.failedBatches).to.equal(0);
+    await expectAllSealedAndReturned(t, batches);
+  });
+
+  it('a thread that exits before its batch: the raw records are intact and sealed again on another thread', async () => {
     const { t, batches, delta } = await run(SealFault.EXIT_BEFORE_BATCH, 1, 2);
-    expect(delta.recoveredBatches, 'found sealed in memory').to.equal(2);
     expect(delta.retriedBatches).to.be.at.least(1);
     expect(delta.failedBatches).to.equal(0);
     await expectAllSealedAndReturned(t, batches);
   });
 
-  it('a worker that exits while compressing: the raw records are intact and sealed again', async () => {
+  it('a thread that exits while compressing: the raw records are intact and sealed again', async () => {
     const { t, batches, delta } = await run(SealFault.EXIT_WHILE_COMPRESSING, 1, 1);
-    expect(delta.recoveredBatches).to.equal(1);
     expect(delta.retriedBatches).to.be.at.least(1);
     expect(delta.failedBatches).to.equal(0);
     await expectAllSealedAndReturned(t, batches);
@@ -123,7 +130,7 @@ describe('WorkerSealer faults', function () {
       expect(b.finalError!.message).to.match(/failed twice: injected fault: codec threw; then: injected fault: codec threw/);
       expect(b.finalError!.message).to.match(/batch of \d+ records \(\d+ bytes at offset \d+, codec 1\)/);
     }
-    plan.tasks = 0;
+    plan.jobs = 0;
     completeSealed(batches, t);
     const outcomes = await Promise.all(promises);
     expect(outcomes.some((o) => o instanceof SealError)).to.equal(true);
@@ -147,8 +154,7 @@ describe('WorkerSealer faults', function () {
     expect(grown, 'the estimate grew batches to runs').to.equal(true);
     const before = sealer.stats;
     plan.fault = SealFault.EXIT_WHILE_COMPRESSING;
-    plan.tasks = 1;
-    plan.faultBatch = 0;
+    plan.jobs = 1;
     for (let i = 0; i < 60; i++) t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, jsonValue(n++, 100), null);
     const batches = drainEverything(t);
     expect(batches.some((b) => b.capacityBytes > 1024 && b.slot.isPooled), 'run batches in the faulted round').to.equal(true);
@@ -165,6 +171,35 @@ describe('WorkerSealer faults', function () {
       offsets.succeed(b, t.clock.nowMs());
     }
     expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+  });
+
+  it('a codec stuck past sealTimeoutMs: SealError for that batch, the others sealed, close() returns, no slot leaked', async () => {
+    const stuckPlan: SealFaultPlan = { fault: SealFault.STALL_IN_CODEC, jobs: 1 };
+    const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 1, offloadPolicy: ALWAYS, sealTimeoutMs: 300, [kSealFaults]: stuckPlan };
+    const stuck = new WorkerSealer(options);
+    const t = makeAccumulator({ compressionType: 'gzip', bufferMemory: 512 * 1024 }, { sealer: stuck });
+    const promises: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const r = t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, jsonValue(i, 100), null, 'promise');
+      if (r instanceof Promise) throw new Error('test bug: append waited');
+      promises.push(r.completion!.catch((e: unknown) => e));
+    }
+    const batches = drainEverything(t);
+    const startMs = performance.now();
+    for (const b of batches) await b.whenSealed();
+    const stats = stuck.stats;
+    expect(stats.timedOutBatches).to.equal(1);
+    expect(stats.failedBatches).to.equal(1);
+    const failed = batches.filter((b) => b.isDone);
+    expect(failed).to.have.length(1);
+    expect(failed[0].finalError).to.be.instanceOf(SealError);
+    expect(failed[0].finalError!.message).to.match(/did not finish within sealTimeoutMs=300/);
+    for (const b of batches) if (!b.isDone) expect(b.isSealed).to.equal(true);
+    completeSealed(batches, t);
+    expect((await Promise.all(promises)).filter((o) => o instanceof SealError).length).to.equal(failed[0].recordCount);
+    expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
+    await stuck.close();
+    expect(performance.now() - startMs, 'close() did not wait for the stuck codec (60 s)').to.be.below(20_000);
   });
 
   it('keeps sealing normally after the faults (replacement workers)', async () => {

@@ -1,6 +1,6 @@
 /**
- * WorkerSealer: batches sealed on piscina threads decode with kafkajs for every codec,
- * batches are grouped into few tasks, small groups and `none` stay inline, per-partition
+ * WorkerSealer: batches sealed on seal threads (job rings) decode with kafkajs for every
+ * codec, tiny batches and `none` stay inline, caller-runs bounds the backlog, per-partition
  * order holds while seals finish out of order, and close() waits for seals in progress.
  */
 import { expect } from 'chai';
@@ -10,14 +10,14 @@ import { CompressionType } from '../../packages/core/src/format/compression-type
 import { InlineSealer } from '../../packages/core/src/sealing/inline-sealer.js';
 import { createSealer } from '../../packages/worker/src/create-sealer.js';
 import { OffloadPolicy, defaultSealThreads } from '../../packages/worker/src/offload-policy.js';
-import { SealFault } from '../../packages/worker/src/seal-messages.js';
+import { SealFault } from '../../packages/worker/src/seal-ring-layout.js';
 import { WorkerSealer, kSealFaults } from '../../packages/worker/src/worker-sealer.js';
 import type { SealFaultPlan, WorkerSealerOptions } from '../../packages/worker/src/worker-sealer.js';
 import { OffsetAssigner, makeAccumulator } from '../helpers/accumulator-factory.js';
 import { jsonValue } from '../helpers/sample-values.js';
 import { RecordingSealer, completeSealed, drainEverything, sealedAndDecoded } from '../helpers/sealing.js';
 
-/** Offload everything compressed (the tests' batches are 1 KiB: below the production thresholds). */
+/** Offload everything compressed (the tests' batches are 1 KiB). */
 const ALWAYS = OffloadPolicy.always();
 
 describe('WorkerSealer', function () {
@@ -25,7 +25,7 @@ describe('WorkerSealer', function () {
   let sealer: WorkerSealer;
 
   before(() => {
-    sealer = new WorkerSealer({ threads: 2, offloadPolicy: ALWAYS, maxGroupBatches: 8 });
+    sealer = new WorkerSealer({ threads: 2, offloadPolicy: ALWAYS });
   });
   after(async () => {
     await sealer.close();
@@ -45,7 +45,7 @@ describe('WorkerSealer', function () {
       const decoded = await sealedAndDecoded(batches);
       const after = sealer.stats;
       expect(after.offloadedBatches - before.offloadedBatches, 'sealed on workers').to.be.greaterThan(batches.length / 2);
-      expect(after.tasks - before.tasks, 'grouped: fewer tasks than batches').to.be.lessThan(after.offloadedBatches - before.offloadedBatches);
+      expect(after.handoffNs - before.handoffNs, 'hand-off time is measured').to.be.greaterThan(0);
       const seqs = new Map<number, number>();
       decoded.forEach((d, k) => {
         const b = batches[k];
@@ -121,8 +121,8 @@ describe('WorkerSealer', function () {
     expect(t.acc.pool.availableMemory()).to.equal(t.acc.pool.totalMemory);
   });
 
-  it('caller-runs: with every worker busy and the backlog over maxBacklogBytes, the caller seals the oldest batches itself', async () => {
-    const busy = new WorkerSealer({ threads: 1, offloadPolicy: ALWAYS, maxGroupBatches: 1, maxBacklogBytes: 1 });
+  it('caller-runs: with every lane backlog full, the caller seals the batch itself', async () => {
+    const busy = new WorkerSealer({ threads: 1, offloadPolicy: ALWAYS, maxLaneBacklogBytes: 1 });
     try {
       const t = makeAccumulator({ compressionType: 'gzip', compressionGzipLevel: 9, bufferMemory: 512 * 1024 }, { sealer: busy });
       const values: string[] = [];
@@ -148,18 +148,18 @@ describe('WorkerSealer', function () {
     }
   });
 
-  it('keeps uncompressed batches and groups below the threshold inline', async () => {
+  it('keeps uncompressed batches and batches below the threshold inline', async () => {
     const policy = new OffloadPolicy({ minGain: 1e9 });
     const small = new WorkerSealer({ threads: 1, offloadPolicy: policy });
     try {
-      for (const codec of ['none', 'gzip']) {
+      for (const codec of ['none', 'gzip'] as const) {
         const t = makeAccumulator({ compressionType: codec }, { sealer: small });
         for (let i = 0; i < 30; i++) t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, jsonValue(i, 100), null);
         const batches = drainEverything(t);
         await sealedAndDecoded(batches);
         completeSealed(batches, t);
       }
-      expect(small.stats.tasks).to.equal(0);
+      expect(small.stats.offloadedBatches).to.equal(0);
       expect(small.stats.inlineBatches).to.be.greaterThan(0);
     } finally {
       await small.close();
@@ -167,10 +167,10 @@ describe('WorkerSealer', function () {
   });
 
   it('hands out each partition\'s batches in append order while seals finish out of order (32 partitions, 2 workers)', async () => {
-    // The first task's codec throws once: its batches are sealed again after later tasks,
-    // so seals complete out of order for sure.
-    const plan: SealFaultPlan = { fault: SealFault.THROW_IN_CODEC, tasks: 1 };
-    const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 2, offloadPolicy: ALWAYS, maxGroupBatches: 2, [kSealFaults]: plan };
+    // The first job's codec throws once: it is sealed again after later jobs, so seals
+    // complete out of order for sure.
+    const plan: SealFaultPlan = { fault: SealFault.THROW_IN_CODEC, jobs: 1 };
+    const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 2, offloadPolicy: ALWAYS, [kSealFaults]: plan };
     const inner = new WorkerSealer(options);
     const recording = new RecordingSealer(inner);
     try {
@@ -238,26 +238,28 @@ describe('WorkerSealer', function () {
   });
 
   describe('createSealer()', () => {
-    it('seals inline for sealWorkers=0, for none, and for codecs/levels whose seal never pays for a hand-off', async () => {
+    it('seals inline for sealWorkers=0, for none, and (auto) where the machine model says no', async () => {
       expect(createSealer({ sealWorkers: 0, compressionType: 'gzip' })).to.be.instanceOf(InlineSealer);
       expect(createSealer({ compressionType: 'none' })).to.be.instanceOf(InlineSealer);
       expect(createSealer({ 'compression.type': 'none', 'seal.workers': 4 })).to.be.instanceOf(InlineSealer);
-      expect(createSealer({ compressionType: 'lz4', sealWorkers: 2 })).to.be.instanceOf(InlineSealer);
+      expect(createSealer({ compressionType: 'lz4', 'compression.lz4.level': 1 })).to.be.instanceOf(InlineSealer);
       expect(createSealer({ compressionType: 'snappy' })).to.be.instanceOf(InlineSealer);
       expect(createSealer({ compressionType: 'zstd' })).to.be.instanceOf(InlineSealer);
+      expect(createSealer({ compressionType: 'gzip' }, { cores: 1 }), 'one core').to.be.instanceOf(InlineSealer);
     });
 
-    it('starts worker threads for gzip and high zstd levels: sealWorkers threads, or the default for auto', async () => {
-      const auto = createSealer({ compressionType: 'gzip' });
+    it('starts threads: sealWorkers N gives N (any codec), auto gives what the model plans for gzip', async () => {
+      const auto = createSealer({ compressionType: 'gzip' }, { cores: 2 });
       const three = createSealer({ compressionType: 'zstd', 'compression.zstd.level': 9, sealWorkers: 3 });
-      const forced = createSealer({ compressionType: 'lz4' }, { offloadPolicy: OffloadPolicy.always() });
+      const lz4 = createSealer({ compressionType: 'lz4', sealWorkers: 2 });
       try {
         expect(auto).to.be.instanceOf(WorkerSealer);
-        expect((auto as WorkerSealer).threads).to.equal(defaultSealThreads());
+        expect((auto as WorkerSealer).threads).to.equal(new OffloadPolicy().planFor(1, -1, 2).threads);
         expect((three as WorkerSealer).threads).to.equal(3);
-        expect(forced).to.be.instanceOf(WorkerSealer);
+        expect((lz4 as WorkerSealer).threads).to.equal(2);
+        expect(defaultSealThreads()).to.be.at.least(1);
       } finally {
-        await Promise.all([auto.close(), three.close(), forced.close()]);
+        await Promise.all([auto.close(), three.close(), lz4.close()]);
       }
     });
   });

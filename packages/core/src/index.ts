@@ -102,6 +102,8 @@ export type { Crc32cBinding } from './format/crc32c.js';
 export type { Sealer, SealJob, SealSpec } from './sealing/sealer.js';
 export type { CodecResolver } from './sealing/inline-sealer.js';
 export { InlineSealer } from './sealing/inline-sealer.js';
+export type { DefaultSealerHooks, WorkerPackage } from './sealing/default-sealer.js';
+export { createDefaultSealer, DeferredSealer, WORKER_PACKAGE } from './sealing/default-sealer.js';
 export type { Codec } from './compression/codec.js';
 export { codecFor, codecByName } from './compression/codecs.js';
 

@@ -64,6 +64,7 @@ import type { OAuthBearerTokenProvider } from './network/wire/sasl-authenticator
 import { createNetworkClient } from './network/create-network-client.js';
 import type { CodecResolver } from './sealing/inline-sealer.js';
 import type { Sealer } from './sealing/sealer.js';
+import { createDefaultSealer } from './sealing/default-sealer.js';
 import { resolveIdempotence } from './sender/idempotence.js';
 import { Sender } from './sender/sender.js';
 
@@ -226,7 +227,7 @@ export class Producer {
       config: this.config as unknown as ProducerConfigInput,
       clock: this.#scheduler,
       pool: options.pool,
-      sealer: options.sealer,
+      sealer: options.sealer ?? (options.scheduler === undefined ? createDefaultSealer(this.config, input, options.resolveCodec ?? codecFor) : undefined),
       resolveCodec: options.resolveCodec ?? codecFor,
       batchListener: listener,
     });

@@ -1,37 +1,48 @@
 /**
  * `createSealer`: the one place that turns `seal.workers` (`sealWorkers`) and
  * `compression.type` into a {@link Sealer}, following the offload policy. Core never
- * imports this package; a producer passes the result as the accumulator's `sealer`.
+ * imports this package: the `Producer` loads it itself when `seal.workers` asks for threads
+ * (core's `createDefaultSealer`), and a caller building a `RecordAccumulator` passes the
+ * result as its `sealer`.
  */
-import { CompressionType, InlineSealer, codecFor, resolveConfig } from '@sluice/core';
-import type { ProducerConfigInput, Sealer } from '@sluice/core';
-import { OffloadPolicy, defaultSealThreads } from './offload-policy.js';
-import { DEFAULT_MAX_GROUP_BYTES, WorkerSealer } from './worker-sealer.js';
+import { CompressionType, InlineSealer, resolveConfig } from '@sluice/core';
+import type { CodecResolver, ProducerConfigInput, Sealer } from '@sluice/core';
+import { OffloadPolicy } from './offload-policy.js';
+import { sealCodecFor } from './seal-codecs.js';
+import { WorkerSealer } from './worker-sealer.js';
 import type { WorkerSealerOptions } from './worker-sealer.js';
+
+/** Options of {@link createSealer}: WorkerSealer knobs; `threads` comes from `seal.workers`. */
+export type CreateSealerOptions = Omit<WorkerSealerOptions, 'threads' | 'adaptive'> & {
+  /** Cores the machine model plans for. Default `os.availableParallelism()`. */
+  readonly cores?: number;
+};
 
 /**
  * The sealer for a producer configuration:
- *   - `sealWorkers: 0` → an {@link InlineSealer} (everything on the caller's thread);
- *   - a codec and level for which the {@link OffloadPolicy} says no group can ever pay for
- *     its hand-off → an {@link InlineSealer}, no threads started: `none` (a header and a
- *     CRC32C), lz4, snappy, and zstd at levels below ~6 (measured: 3.5 ns per byte, cheaper
- *     than a piscina round trip even for a full 512 KiB group);
- *   - otherwise (gzip at any level, zstd at high levels) a {@link WorkerSealer} with
- *     `sealWorkers` threads, or {@link defaultSealThreads} for `'auto'` (the default). Its
- *     offload policy still seals groups too small to pay for a hand-off inline.
+ *   - `seal.workers: 0`, or `none` → an {@link InlineSealer}, no threads;
+ *   - `seal.workers: N` with a codec → a {@link WorkerSealer} with N threads, offloading
+ *     every batch whose seal pays for its ~2 µs hand-off;
+ *   - `seal.workers: auto` (the default) → threads only where the machine model says
+ *     compression will pay (the codec's cost per byte against the main thread's own work,
+ *     on `os.availableParallelism()` cores; see `offload-policy.ts`): gzip, zstd from level
+ *     ~6, lz4 at LZ4-HC levels, on 2+ cores — as many as the model asks for, calibrated on
+ *     the first batches (it stays inline if the measured costs say so). Else inline.
+ * Inline seals use {@link sealCodecFor} (lz4 with its level), as the threads do.
  * @param config - producer settings (camelCase or Kafka names), or a resolved config
- * @param options - WorkerSealer knobs (grouping, policy); `threads` comes from `sealWorkers`
  * @returns a sealer; close it (`await sealer.close()`) after the accumulator's last batch
  * @throws ConfigError for invalid settings
  */
-export function createSealer(config: ProducerConfigInput = {}, options: Omit<WorkerSealerOptions, 'threads'> = {}): Sealer {
+export function createSealer(config: ProducerConfigInput = {}, options: CreateSealerOptions = {}): Sealer {
   const c = resolveConfig(config);
   const policy = options.offloadPolicy ?? new OffloadPolicy();
+  const resolveCodec: CodecResolver = options.resolveCodec ?? sealCodecFor;
+  const codecId = CompressionType[c.compressionType];
   const level =
     c.compressionType === 'gzip' ? c.compressionGzipLevel : c.compressionType === 'zstd' ? c.compressionZstdLevel : c.compressionType === 'lz4' ? c.compressionLz4Level : 0;
-  const maxGroupBytes = options.maxGroupBytes ?? DEFAULT_MAX_GROUP_BYTES;
-  if (c.sealWorkers === 0 || !policy.mayOffload(CompressionType[c.compressionType], level, maxGroupBytes, c.batchSize)) {
-    return new InlineSealer(options.resolveCodec ?? codecFor);
-  }
-  return new WorkerSealer({ ...options, offloadPolicy: policy, threads: c.sealWorkers === 'auto' ? defaultSealThreads() : c.sealWorkers });
+  if (c.sealWorkers === 0 || codecId === 0) return new InlineSealer(resolveCodec);
+  if (c.sealWorkers !== 'auto') return new WorkerSealer({ ...options, offloadPolicy: policy, resolveCodec, threads: c.sealWorkers });
+  const plan = policy.planFor(codecId, level, options.cores);
+  if (plan.threads === 0) return new InlineSealer(resolveCodec);
+  return new WorkerSealer({ ...options, offloadPolicy: policy, resolveCodec, threads: plan.threads, adaptive: true });
 }

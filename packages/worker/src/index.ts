@@ -1,6 +1,9 @@
 /**
- * `@sluice/worker`: seal batches on piscina worker threads, straight from the shared pool.
+ * `@sluice/worker`: seal batches on seal threads, straight from the shared pool, handed off
+ * through job rings in shared memory.
  *
+ * A `Producer` uses this package by itself when it is installed and `seal.workers` asks for
+ * threads. With a bare accumulator:
  * ```ts
  * const sealer = createSealer(config);                 // InlineSealer or WorkerSealer
  * const acc = new RecordAccumulator({ config, sealer });
@@ -9,7 +12,20 @@
  * ```
  */
 export { createSealer } from './create-sealer.js';
-export { HAND_OFF_NS_PER_BATCH, HAND_OFF_NS_PER_TASK, MIN_GAIN, OffloadPolicy, SEAL_NS_PER_BYTE, defaultSealThreads } from './offload-policy.js';
-export type { OffloadPolicyOptions } from './offload-policy.js';
-export { DEFAULT_MAX_GROUP_BATCHES, DEFAULT_MAX_GROUP_BYTES, DEFAULT_PISCINA_ATOMICS, WorkerSealer } from './worker-sealer.js';
+export type { CreateSealerOptions } from './create-sealer.js';
+export {
+  AUTO_MIN_SPEEDUP,
+  HAND_OFF_NS_PER_BATCH,
+  MAIN_NS_PER_BYTE,
+  MIN_CODEC_TO_MAIN,
+  MIN_GAIN,
+  OffloadPolicy,
+  PARALLEL_EFFICIENCY,
+  SEAL_NS_PER_BYTE,
+  defaultSealThreads,
+} from './offload-policy.js';
+export type { OffloadPlan, OffloadPolicyOptions } from './offload-policy.js';
+export { DEFAULT_LANE_BACKLOG_BYTES, DEFAULT_SEAL_TIMEOUT_MS, WorkerSealer, liveSealThreads } from './worker-sealer.js';
 export type { WorkerSealerOptions, WorkerSealerStats } from './worker-sealer.js';
+export { lz4LevelCodec } from './lz4-level-codec.js';
+export { sealCodecFor } from './seal-codecs.js';

@@ -1,53 +1,68 @@
 /**
- * The inline-vs-worker rule: seal a group of closed batches on a worker only when the work
- * it takes off the caller's thread is clearly worth more than handing it over.
+ * The inline-vs-worker rules, from measured costs and a model of the whole machine.
  *
- * ## The rule
- *
+ * ## Per batch: is the hand-off worth it?
  * ```
- * offload a flush group  ⇔  Σ sealNs(batch)  ≥  MIN_GAIN × (HAND_OFF_NS_PER_TASK + HAND_OFF_NS_PER_BATCH × batches)
- * sealNs(batch)          =  SEAL_NS_PER_BYTE[codec][level] × raw record bytes
+ * offload a batch  ⇔  sealNs(batch) ≥ MIN_GAIN × HAND_OFF_NS_PER_BATCH
+ * sealNs(batch)    =  codec ns per raw byte (measured on this data when known, else the table) × raw bytes
  * ```
- * with the measured constants below (MIN_GAIN = 2: a hand-off must buy twice what it
- * costs). `none` is never offloaded: its seal is a 61-byte header and a CRC32C (~0.25 ns/B,
- * ~4 µs per 16 KiB), far below any hand-off.
+ * With the shared-memory job ring a hand-off costs the main thread ~1-2 µs (fields into a
+ * ring entry, one atomic store, a share of one wake-up; benchmarks/RESULTS.md 'Worker
+ * sealing end to end'), so every full compressed batch pays; `none` (a header and a CRC32C)
+ * and batches of a few hundred bytes closed by linger stay inline.
  *
- * ## The measurements behind it (this 2-core machine, Node 20; benchmarks/RESULTS.md)
+ * ## Per producer (`seal.workers=auto`): threads or not, and how many?
+ * The main thread is one of the cores. Per raw byte it spends `m` ns of its own (append,
+ * ready/drain, the network, the application's loop) and `c` ns sealing inline; a hand-off
+ * costs it `h`. With `C = os.availableParallelism()` cores:
+ * ```
+ * inline      T₀ = 1 / (m + c)                                   bytes per ns
+ * workers     T  = min( 1 / (m + h),                             the main thread's own work
+ *                       C × PARALLEL_EFFICIENCY / (m + h + c) )   all the CPU there is
+ * threads     W  = min(C, ⌈c × T⌉)                               enough sealers to keep up
+ * offload     ⇔  T / T₀ ≥ AUTO_MIN_SPEEDUP  and  c ≥ MIN_CODEC_TO_MAIN × m
+ * ```
+ * The second condition is empirical: where the codec costs less than twice the main
+ * thread's own work per byte (lz4 level 1, snappy, zstd ≤ 3 on 100 B records), forced
+ * offload measured between 0.81x and 1.26x of inline across runs — the model's speed-up
+ * does not survive two threads fighting over two vCPUs' caches and memory bandwidth.
+ * `m` starts from {@link MAIN_NS_PER_BYTE} and `c` from {@link SEAL_NS_PER_BYTE}; a sealer
+ * started with `auto` re-decides from its own measurements (the event loop's busy time and
+ * the time its inline seals took on the producer's own data) after a calibration window,
+ * and keeps sealing inline when the measured speed-up is below the bar. On one core there is
+ * nothing to win (T < T₀): no thread starts.
  *
- * Seal cost per raw byte on JSON-like records (benchmarks/worker-sealing.ts data; 16 KiB
- * batches; codec CPU only): gzip 11 / 18 / 22 / 24 ns/B at levels 1 / 3 / 6 (= -1) / 9;
- * zstd (zstd-napi) 3.2 / 3.5 / 11 / 33 / 90 / 340 ns/B at levels 1 / 3 / 6 / 9 / 12 / 19;
- * lz4 3.5 ns/B (lz4_flex has no levels); snappy 3.5 ns/B.
+ * ## The measurements behind the constants (this 2-core machine, Node 20; RESULTS.md)
+ * Codec CPU per raw byte on JSON-like records (16 KiB batches): gzip 11 / 18 / 22 / 24 ns/B
+ * at levels 1 / 3 / 6 (= -1) / 9; zstd (zstd-napi) 3.2 / 3.5 / 11 / 33 / 90 / 340 ns/B at
+ * levels 1 / 3 / 6 / 9 / 12 / 19; lz4 3.5 ns/B at level 1 (LZ4-HC: ~7 at 3, ~14 at 9),
+ * snappy 3.5 ns/B. Main-thread work end to end, 100 B records: ~2.2 ns/B (220 ns per
+ * record at 4.5 M records/s); 1 KiB records: ~0.8 ns/B. Two threads of plain gzip run
+ * 1.47-1.98x one thread here: two vCPUs are not two cores' worth, hence
+ * {@link PARALLEL_EFFICIENCY}.
  *
- * Hand-off cost, CPU (not wall) time, piscina `atomics: 'disabled'`: a task costs ~40-65 µs
- * on the caller's thread and ~65-110 µs on the worker (MessagePort both ways, piscina's
- * bookkeeping) whatever it carries, +4 µs per batch on the caller's thread; each batch
- * also brings ~20 µs of back-pressure: while workers seal, appends wait for memory
- * (promise, timer, wake-up) instead of finding a free slot as they do with inline sealing.
- *
- * What follows: gzip pays from one 16 KiB batch (360 µs of work vs 2 × 175 µs); zstd at
- * level 3 (57 µs per 16 KiB) and lz4/snappy (57 µs) never pay — even a full 512 KiB group
- * (1.8 ms of work) stays below 2 × (150 + 32 × 25) µs = 1.9 ms; zstd from level 6 pays in
- * groups of four or more batches. Measured end to end with offload forced (2 workers,
- * grouped; 100 B / 1 KiB values): gzip 1.53x / 2.06x of inline, zstd-9 1.33x / —,
- * zstd-3 0.88x / 0.81x, lz4 1.24x / 0.83x, snappy 0.93x / 1.23x: the rule offloads the
- * first two and keeps the others inline (no consistent gain, no threads).
- *
- * Prior art agrees where the work is cheap: kafkajs dropped its worker compression (a task
- * per batch) for no gain, and @platformatic/kafka compresses on the main thread. Sluice
- * groups batches (measured: a task per batch ran at 0.40-0.70x of grouped tasks) and keeps
- * the cheap codecs inline; Node's async zlib (libuv pool, one call per batch) ran at
- * 0.97x / 1.15x of inline gzip, grouped workers at 1.53x / 2.06x.
+ * Prior art: kafkajs dropped worker compression (a task per batch) for no gain, and
+ * @platformatic/kafka compresses on the main thread: with a message per batch the hand-off
+ * costs what a cheap codec does. The ring makes the hand-off cheap; the machine model keeps
+ * the threads away where the main thread, not the codec, is the bottleneck.
  */
 import { availableParallelism } from 'node:os';
 import type { CompressionName } from '@sluice/core';
 
-/** A hand-off must buy at least this many times its own cost. */
+/** A batch's hand-off must buy at least this many times its own cost. */
 export const MIN_GAIN = 2;
-/** CPU a piscina task costs, caller's thread plus worker, whatever it carries (ns). */
-export const HAND_OFF_NS_PER_TASK = 150_000;
-/** CPU each batch adds to a hand-off, back-pressure included (ns). */
-export const HAND_OFF_NS_PER_BATCH = 25_000;
+/** Main-thread CPU to hand one batch to a seal thread through the job ring and take it back (ns). */
+export const HAND_OFF_NS_PER_BATCH = 2_000;
+/** Main-thread work per raw record byte besides sealing, before it is measured (ns/B). */
+export const MAIN_NS_PER_BYTE = 2.2;
+/** What a second core adds, as a share of the first (measured 0.47-0.98 here; the model's prior). */
+export const PARALLEL_EFFICIENCY = 0.75;
+/** `auto` offloads only a codec costing at least this many times the main thread's own work per byte. */
+export const MIN_CODEC_TO_MAIN = 2;
+/** `auto` starts threads only when the model predicts at least this speed-up over inline. */
+export const AUTO_MIN_SPEEDUP = 1.2;
+/** Bytes of a typical full batch, to spread the per-batch hand-off over bytes. */
+const TYPICAL_BATCH_BYTES = 16 * 1024;
 
 /** Measured seal cost per raw record byte, by codec, at the given levels (ns/B); interpolated between. */
 export const SEAL_NS_PER_BYTE: Readonly<Record<Exclude<CompressionName, 'none'>, readonly (readonly [level: number, nsPerByte: number])[]>> = {
@@ -58,7 +73,12 @@ export const SEAL_NS_PER_BYTE: Readonly<Record<Exclude<CompressionName, 'none'>,
     [9, 24],
   ],
   snappy: [[0, 3.5]],
-  lz4: [[0, 3.5]],
+  lz4: [
+    [1, 3.5],
+    [3, 7],
+    [9, 14],
+    [12, 40],
+  ],
   zstd: [
     [1, 3.2],
     [3, 3.5],
@@ -74,13 +94,24 @@ export const SEAL_NS_PER_BYTE: Readonly<Record<Exclude<CompressionName, 'none'>,
 const GZIP_DEFAULT_LEVEL = 6;
 const NAMES: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
-/** Options of {@link OffloadPolicy}: every constant of the rule can be replaced. */
+/** Options of {@link OffloadPolicy}: every constant of the rules can be replaced. */
 export interface OffloadPolicyOptions {
   readonly minGain?: number;
-  readonly handOffNsPerTask?: number;
   readonly handOffNsPerBatch?: number;
+  readonly mainNsPerByte?: number;
+  readonly parallelEfficiency?: number;
+  readonly autoMinSpeedup?: number;
+  readonly minCodecToMain?: number;
   /** Per-codec flat costs (ns per raw byte, any level) replacing {@link SEAL_NS_PER_BYTE}. */
   readonly sealNsPerByte?: Partial<Record<Exclude<CompressionName, 'none'>, number>>;
+}
+
+/** What {@link OffloadPolicy.plan} decides for a producer. */
+export interface OffloadPlan {
+  /** Seal threads to start; 0 = seal inline. */
+  readonly threads: number;
+  /** Predicted records/s with those threads over inline (1 when 0 threads). */
+  readonly speedup: number;
 }
 
 function interpolate(points: readonly (readonly [number, number])[], level: number): number {
@@ -95,77 +126,90 @@ function interpolate(points: readonly (readonly [number, number])[], level: numb
   return points[points.length - 1][1];
 }
 
-/** Decides whether a group of closed batches is sealed inline or on a worker (see the file comment). */
+/** The rules of the file comment, with replaceable constants. */
 export class OffloadPolicy {
   readonly #minGain: number;
-  readonly #perTaskNs: number;
-  readonly #perBatchNs: number;
+  readonly #handOffNs: number;
+  readonly #mainNsPerByte: number;
+  readonly #efficiency: number;
+  readonly #minSpeedup: number;
+  readonly #minCodecToMain: number;
   readonly #flat: Partial<Record<CompressionName, number>>;
 
   constructor(options: OffloadPolicyOptions = {}) {
     this.#minGain = options.minGain ?? MIN_GAIN;
-    this.#perTaskNs = options.handOffNsPerTask ?? HAND_OFF_NS_PER_TASK;
-    this.#perBatchNs = options.handOffNsPerBatch ?? HAND_OFF_NS_PER_BATCH;
+    this.#handOffNs = options.handOffNsPerBatch ?? HAND_OFF_NS_PER_BATCH;
+    this.#mainNsPerByte = options.mainNsPerByte ?? MAIN_NS_PER_BYTE;
+    this.#efficiency = options.parallelEfficiency ?? PARALLEL_EFFICIENCY;
+    this.#minSpeedup = options.autoMinSpeedup ?? AUTO_MIN_SPEEDUP;
+    this.#minCodecToMain = options.minCodecToMain ?? MIN_CODEC_TO_MAIN;
     this.#flat = { ...(options.sealNsPerByte ?? {}) };
   }
 
-  /** A policy that offloads every compressed group (tests, benchmarks). */
+  /** A policy that offloads every compressed batch (tests, benchmarks). */
   static always(): OffloadPolicy {
-    return new OffloadPolicy({ minGain: 0 });
+    return new OffloadPolicy({ minGain: 0, autoMinSpeedup: 0, minCodecToMain: 0 });
   }
 
   /**
-   * Estimated CPU to seal `rawBytes` of records with `codecId` at `level` on one thread.
-   * @returns ns; 0 for `none` and unknown codecs (never offloaded)
+   * Codec CPU per raw byte for `codecId` at `level`, from the table.
+   * @returns ns/B; 0 for `none` and unknown codecs
    */
-  sealNs(codecId: number, level: number, rawBytes: number): number {
+  sealNsPerByte(codecId: number, level: number): number {
     const name = NAMES[codecId];
     if (name === undefined || name === 'none') return 0;
     const flat = this.#flat[name];
-    if (flat !== undefined) return flat * rawBytes;
+    if (flat !== undefined) return flat;
     const lvl = name === 'gzip' && level < 0 ? GZIP_DEFAULT_LEVEL : level;
-    return interpolate(SEAL_NS_PER_BYTE[name], lvl) * rawBytes;
+    return interpolate(SEAL_NS_PER_BYTE[name], lvl);
   }
 
-  /** CPU one task carrying `batches` batches costs (ns). */
-  handOffNs(batches: number): number {
-    return this.#perTaskNs + this.#perBatchNs * batches;
+  /** Estimated CPU to seal `rawBytes` with `codecId` at `level` (ns); 0 for `none`. */
+  sealNs(codecId: number, level: number, rawBytes: number): number {
+    return this.sealNsPerByte(codecId, level) * rawBytes;
   }
 
-  /**
-   * Whether a group of `batches` batches whose seals cost `sealNs` together goes to a
-   * worker: `sealNs ≥ minGain × handOffNs(batches)`, and never when there is no work.
-   */
-  shouldOffload(sealNs: number, batches: number): boolean {
+  /** Main-thread CPU of handing off `batches` batches (ns). */
+  handOffNs(batches = 1): number {
+    return this.#handOffNs * batches;
+  }
+
+  /** Whether a batch whose seal costs `sealNs` goes to a seal thread: never without work. */
+  shouldOffload(sealNs: number, batches = 1): boolean {
     return sealNs > 0 && sealNs >= this.#minGain * this.handOffNs(batches);
   }
 
   /**
-   * Into how many tasks (at most `threads`) a group is worth splitting: each part must
-   * still pay for its own hand-off.
+   * The machine model of the file comment: threads and predicted speed-up.
+   * @param sealNsPerByte - `c`, codec CPU per raw byte
+   * @param mainNsPerByte - `m`, the main thread's other work per raw byte (default: the prior)
+   * @param cores - `C` (default `os.availableParallelism()`)
+   * @param maxThreads - cap on the threads (an explicit `seal.workers`), default `C`
    */
-  tasksFor(sealNs: number, batches: number, threads: number): number {
-    let tasks = Math.min(threads, batches);
-    while (tasks > 1 && !this.shouldOffload(sealNs / tasks, batches / tasks)) tasks--;
-    return tasks;
+  plan(sealNsPerByte: number, mainNsPerByte: number = this.#mainNsPerByte, cores: number = availableParallelism(), maxThreads: number = cores): OffloadPlan {
+    const c = sealNsPerByte;
+    const m = Math.max(mainNsPerByte, 0.01);
+    if (!(c > 0) || cores < 1 || maxThreads < 1) return { threads: 0, speedup: 1 };
+    const h = this.#handOffNs / TYPICAL_BATCH_BYTES;
+    const usable = 1 + (cores - 1) * this.#efficiency;
+    const inline = 1 / (m + c);
+    const offloaded = Math.min(1 / (m + h), usable / (m + h + c));
+    const speedup = offloaded / inline;
+    if (speedup < this.#minSpeedup || c < this.#minCodecToMain * m) return { threads: 0, speedup: 1 };
+    const threads = Math.max(1, Math.min(maxThreads, cores, Math.ceil(c * offloaded - 1e-9)));
+    return { threads, speedup };
   }
 
-  /**
-   * Whether offloading can ever pay for this codec and level: a full group of
-   * `maxGroupBytes` in `batchSizeBytes` batches. {@link createSealer} starts no threads when
-   * it cannot.
-   */
-  mayOffload(codecId: number, level: number, maxGroupBytes: number, batchSizeBytes: number): boolean {
-    const batches = Math.max(1, Math.ceil(maxGroupBytes / batchSizeBytes));
-    return this.shouldOffload(this.sealNs(codecId, level, maxGroupBytes), batches);
+  /** {@link plan} from the table's cost for `codecId` at `level`. */
+  planFor(codecId: number, level: number, cores: number = availableParallelism()): OffloadPlan {
+    return this.plan(this.sealNsPerByte(codecId, level), this.#mainNsPerByte, cores);
   }
 }
 
 /**
- * Default seal threads: one per core the process may use. The caller's thread mostly waits
- * while workers compress (it appends, ~2 ms per MiB), so on 2 cores 2 workers measured
- * faster than 1 for gzip (1.46-1.76x vs 1.14-1.26x of inline).
+ * Default seal threads for `seal.workers=auto` when the codec pays: what the machine model
+ * chooses for gzip at its default level (on 2 cores: 2), at least 1.
  */
 export function defaultSealThreads(): number {
-  return Math.max(1, availableParallelism());
+  return Math.max(1, new OffloadPolicy().planFor(1, -1).threads);
 }

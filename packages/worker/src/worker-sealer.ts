@@ -1,45 +1,44 @@
 /**
- * `WorkerSealer`: seals closed batches on piscina worker threads, in place in the shared
- * buffer pool, while the caller's thread goes on appending.
+ * `WorkerSealer`: seals closed batches on seal threads, in place in the shared buffer pool,
+ * while the caller's thread goes on appending.
  *
- * Key insight — hand off GROUPS, not batches. One piscina task costs ~40-65 µs of CPU on
- * the caller's thread and ~65-110 µs on the worker (measured with tiny tasks; MessagePort
- * both ways plus piscina's bookkeeping), about what compressing one 16 KiB batch with zstd
- * or lz4 costs — the reason kafkajs dropped its worker compression. Batches that close
- * during one turn of the event loop are collected and flushed together at the end of that
- * turn (a microtask), or as soon as `maxGroupBatches` / `maxGroupBytes` per thread are
- * pending; each flush becomes as few tasks as keep the threads busy while every task still
- * pays for itself. At most two tasks per thread are given to piscina: while all are busy,
- * closed batches wait here and join the next task, so tasks grow with the backlog
- * (measured under back-pressure: 5.5 → 15.9 batches per task, a third of the tasks).
- * Measured: one task per batch ran at 0.40-0.70x of grouped tasks.
- * The {@link OffloadPolicy} seals a flush inline when its work does not pay for its
- * hand-off (always for `none`; in practice for lz4, snappy and zstd below level ~6).
- * When every worker is busy and more than `maxBacklogBytes` of closed batches wait, the
- * caller's thread seals the oldest itself (caller-runs): an appender faster than the
- * workers is slowed by the work instead of filling `buffer.memory` with batches waiting to
- * be sealed, which bounds latency (see {@link WorkerSealer#callerRuns}).
+ * Key insight — piscina owns the threads (start-up, crashes, replacement, shutdown), but no
+ * batch travels through piscina: each thread runs ONE long-lived task, a lane, that takes
+ * jobs from a ring in shared memory (`seal-ring-layout.ts`). Handing off a batch is ~14
+ * number stores and one atomic store (~1-2 µs of main-thread CPU instead of a 40-65 µs
+ * piscina task), so batches go one by one as they close: no grouping, no grouping delay.
+ * Completions come back through one `Atomics.waitAsync` on a signal word that every lane
+ * bumps; one wake-up drains every finished entry of every lane.
  *
- * Messages carry numbers and the SharedArrayBuffer references only (`seal-messages.ts`);
- * the worker compresses the records section, writes the compressed bytes back over it, then
- * the header and CRC, and returns the sealed size.
+ * Lanes and back-pressure: a batch goes to the live lane with the fewest raw bytes waiting;
+ * when every lane already holds `maxLaneBacklogBytes` (or its ring is full) the caller seals
+ * the batch itself (caller-runs). That bounds the backlog — and the latency — at a few
+ * batches per thread, and an appender faster than the threads is slowed by the work itself
+ * instead of by waiting for pool memory. Order is unaffected: a partition's batches leave in
+ * queue order whatever order their seals finish in.
  *
- * Faults: a task that throws or a worker that dies loses no batch and leaks no slot. Each
- * batch's progress mark (its header gap's MAGIC byte) tells the main thread what happened:
- * sealed (kept), not started or still compressing (retried once, as one task that piscina
- * runs on another worker — the dead one is gone), or dying while the compressed bytes were
- * being copied over the raw ones (failed with a SealError: its records are lost). A batch
- * that fails twice fails with a SealError giving both causes. If no worker can start at all
- * (its module fails to load), the sealer falls back to sealing inline and says so once.
+ * Faults (walked through in `seal-ring-layout.ts`): a thread that dies leaves its jobs'
+ * states in shared memory — taken but not yet replacing: sealed again once on another lane
+ * (a second failure fails the batch with a SealError naming both causes); replacing: kept
+ * if its header and CRC are complete, else failed; queued: reclaimed and sent elsewhere. A
+ * seal that runs longer than `sealTimeoutMs` (a stuck native codec) is abandoned by CAS —
+ * the batch fails with a SealError and its slot returns to the pool; the thread, should its
+ * codec ever return, loses the CAS and writes nothing — and its thread is terminated and
+ * replaced. If no thread can start at all, the sealer seals inline and says so once.
+ * `close()` waits for seals in progress (each bounded by the timeout), stops the lanes and
+ * destroys the pool, and never waits on a thread that does not stop.
  *
- * Rejected: a per-task timeout that aborts a stuck task. piscina rejects an aborted task
- * BEFORE its worker has exited (`worker.terminate()` is asynchronous), so a retry could run
- * while the old thread still writes the same slot. A task runs to its end or its thread's
- * death; `close()` waits for it.
+ * Rejected: the previous design — grouped piscina tasks (≤ 16 batches / 512 KiB) — whose
+ * ~40-65 µs per task forced the grouping and its latency (p99 278 ms vs 25 ms inline at
+ * 250k records/s), and whose timeout could not be made safe (piscina rejects an aborted task
+ * before its thread has exited, so a retry could race the old thread on the same slot; the
+ * ring's CAS ownership makes that race impossible).
  */
 import { setMaxListeners } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { ConfigError, InlineSealer, SealError, codecFor, crc32c } from '@sluice/core';
+import { ConfigError, InlineSealer, SealError, crc32c } from '@sluice/core';
 import type { CodecResolver, SealJob, SealSpec, Sealer } from '@sluice/core';
 import {
   ATTRIBUTES_OFFSET,
@@ -53,87 +52,99 @@ import {
   writeBatchHeader,
 } from '@sluice/core/internal';
 import { OffloadPolicy, defaultSealThreads } from './offload-policy.js';
+import { sealCodecFor } from './seal-codecs.js';
+import { RingWriter, writeJob } from './seal-ring.js';
 import {
-  BATCH_FIELDS,
-  FAULT_NONE,
-  SEAL_FAILED_RECORDS_LOST,
-  SEAL_MARK_COMPRESSING,
-  SEAL_MARK_PENDING,
-  writeSealFields,
-} from './seal-messages.js';
-import type { SealFaultValue, SealTaskMessage, SealTaskResult } from './seal-messages.js';
+  E_BUSY_NS,
+  E_ERROR_LENGTH,
+  E_ERROR_TEXT,
+  E_RESULT,
+  E_STARTED_AT_MS,
+  JobState,
+  LANE_THREAD_ID,
+  RING_ENTRIES,
+  RING_MASK,
+  SIGNAL_BYTES,
+  SIGNAL_COUNT,
+  SIGNAL_MAIN_WAITING,
+  SealFault,
+  isDrainable,
+} from './seal-ring-layout.js';
+import type { LaneStartMessage, SealFaultValue } from './seal-ring-layout.js';
 
 /** Source mode (tests, benchmarks under tsx): piscina gets a bootstrap that registers tsx. */
 const SOURCE_MODE = import.meta.url.endsWith('.ts');
 const TASK_FILENAME = new URL(SOURCE_MODE ? './seal-task-bootstrap.mjs' : './seal-task.js', import.meta.url).href;
 
-/** Default most batches in one task. */
-export const DEFAULT_MAX_GROUP_BATCHES = 16;
-/** Default most raw record bytes in one task. */
-export const DEFAULT_MAX_GROUP_BYTES = 512 * 1024;
 /**
- * Default backlog before caller-runs, in full rounds of tasks (`threads × maxGroupBytes`).
- * Four rounds: deep enough that an appender waiting on a small pool never reaches it (it
- * would then steal CPU from busy workers: measured 1.1x instead of 1.5x of inline with
- * one round and a 4 MiB pool), shallow enough to bound latency with a big one.
+ * Default raw bytes waiting per lane before the caller seals itself: about two full
+ * compressed batches (4-slot runs of 16 KiB), i.e. 1-3 ms of gzip — enough that a thread
+ * never idles between batches, small enough to bound latency.
  */
-export const DEFAULT_BACKLOG_ROUNDS = 4;
-/** Tasks given to piscina per thread at once: one running, one queued behind it. */
-const MAX_TASKS_IN_FLIGHT_PER_THREAD = 2;
+export const DEFAULT_LANE_BACKLOG_BYTES = 128 * 1024;
+/** Default bound on one seal on a thread (ms); a 1 MiB batch at zstd level 19 takes ~0.4 s. */
+export const DEFAULT_SEAL_TIMEOUT_MS = 10_000;
+/** How long close() waits for lanes to return and for piscina to stop its threads (ms). */
+const CLOSE_GRACE_MS = 2_000;
+/** Inline seals that calibrate `auto` before it decides (and at least CALIBRATION_MS). */
+const CALIBRATION_BATCHES = 32;
+const CALIBRATION_MS = 100;
+
+// `Atomics.waitAsync` is in Node 20 (V8 11.3) but in TypeScript's lib only from ES2024.
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const atomicsWaitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): WaitAsyncResult }).waitAsync.bind(Atomics);
 
 /** How a {@link WorkerSealer} is built. */
 export interface WorkerSealerOptions {
-  /** Worker threads. Default {@link defaultSealThreads} (the offload policy's measured choice). */
+  /** Seal threads. Default {@link defaultSealThreads}. */
   readonly threads?: number;
-  /** Most batches one task seals. Default {@link DEFAULT_MAX_GROUP_BATCHES}. */
-  readonly maxGroupBatches?: number;
-  /** Most raw record bytes one task seals (a single bigger batch still goes alone). Default {@link DEFAULT_MAX_GROUP_BYTES}. */
-  readonly maxGroupBytes?: number;
   /**
-   * Most raw record bytes left waiting for a worker while every worker is busy; beyond it
-   * the caller's thread seals the oldest waiting batches itself (caller-runs). Default
-   * {@link DEFAULT_BACKLOG_ROUNDS} `× threads × maxGroupBytes`.
+   * Raw record bytes that may wait per lane; beyond it (on every lane) the caller's thread
+   * seals the batch itself (caller-runs). Default {@link DEFAULT_LANE_BACKLOG_BYTES}.
    */
-  readonly maxBacklogBytes?: number;
-  /** The inline-vs-worker rule. Default: `new OffloadPolicy()`. */
+  readonly maxLaneBacklogBytes?: number;
+  /** Longest one seal may run on a thread before it is abandoned (SealError). Default {@link DEFAULT_SEAL_TIMEOUT_MS}. */
+  readonly sealTimeoutMs?: number;
+  /** The inline-vs-worker rules. Default: `new OffloadPolicy()`. */
   readonly offloadPolicy?: OffloadPolicy;
-  /** Codec lookup for batches sealed inline (small groups, fallback). Default: core's registry. */
-  readonly resolveCodec?: CodecResolver;
   /**
-   * piscina's `atomics` mode: how an idle worker waits for its next task. Default
-   * {@link DEFAULT_PISCINA_ATOMICS} (measured; see the constant).
+   * `seal.workers=auto`: seal the first batches inline to measure the codec on this data and
+   * the main thread's own load, then offload only if the machine model still says it pays
+   * (else the threads stay idle). Default false (offload whenever a batch pays its hand-off).
    */
-  readonly atomics?: 'sync' | 'async' | 'disabled';
+  readonly adaptive?: boolean;
+  /** Codec lookup for batches sealed inline. Default: {@link sealCodecFor} (what the threads use). */
+  readonly resolveCodec?: CodecResolver;
 }
 
-/**
- * piscina's wait mode for idle workers. 'disabled' (MessagePort events only) measured better
- * here than piscina's default 'sync' (Atomics.wait between tasks) with several tasks in
- * flight: 48 vs 197 µs wall and 23 vs 52 µs of main-thread CPU per no-op task at 8 in
- * flight; equal (37 µs CPU) at 1 in flight. See benchmarks/RESULTS.md, 'Worker sealing'.
- */
-export const DEFAULT_PISCINA_ATOMICS = 'disabled';
-
-/** Counters, for metrics and the benchmark's time breakdown. */
+/** Counters, for metrics, tests and the benchmark's time breakdown. */
 export interface WorkerSealerStats {
-  /** Tasks posted to workers (retries included). */
-  tasks: number;
-  /** Batches sealed by workers. */
+  /** Seal threads running a lane now. */
+  threads: number;
+  /** Lanes started (replacements included). */
+  lanesStarted: number;
+  /** Batches sealed by seal threads. */
   offloadedBatches: number;
-  /** Batches sealed on the caller's thread (policy, fallback, after close, caller-runs). */
+  /** Batches sealed on the caller's thread (policy, calibration, fallback, after close, caller-runs). */
   inlineBatches: number;
-  /** Of those, batches the caller sealed because the workers' backlog was full (caller-runs). */
+  /** Of those, batches the caller sealed because every lane's backlog was full (caller-runs). */
   callerRunsBatches: number;
   /** Batches sent for a second seal after a failure. */
   retriedBatches: number;
-  /** Batches found sealed in memory after their worker died. */
+  /** Batches found sealed in memory after their thread died. */
   recoveredBatches: number;
   /** Batches failed with a SealError. */
   failedBatches: number;
-  /** Nanoseconds workers spent sealing (sum over tasks). */
+  /** Batches abandoned by the seal timeout. */
+  timedOutBatches: number;
+  /** Nanoseconds threads spent sealing. */
   workerBusyNs: number;
-  /** Milliseconds the caller's thread spent handing off: building and posting tasks, applying results. */
-  handoffMs: number;
+  /** Nanoseconds of main-thread time spent handing off: publishing jobs, draining completions (timer included). */
+  handoffNs: number;
+  /** Completion wake-ups of the main thread. */
+  wakeups: number;
+  /** For `adaptive`: whether batches are offloaded now (false while calibrating or when it does not pay). */
+  offloading: boolean;
 }
 
 /**
@@ -144,24 +155,38 @@ export interface WorkerSealerStats {
 export const kSealFaults: unique symbol = Symbol('sluice.worker.sealFaults');
 
 /**
- * A fault for the next `tasks` tasks (test-only). The sealer reads it at every dispatch and
- * counts `tasks` down in place, so a test can re-arm one sealer between cases. @internal
+ * A fault for the next `jobs` jobs handed to threads (test-only). The sealer reads it at
+ * every hand-off and counts `jobs` down in place, so a test can re-arm one sealer.
+ * `skip` jobs are handed off clean first. @internal
  */
 export interface SealFaultPlan {
   fault: SealFaultValue;
-  /** Which batch of a group it hits. Default 0. */
-  faultBatch?: number;
-  /** How many more tasks get it; Infinity for every task. */
-  tasks: number;
+  /** How many more jobs get it; Infinity for every job. */
+  jobs: number;
+  /** Jobs to let through before the faulty ones. Default 0. */
+  skip?: number;
 }
 
 interface Entry {
   readonly job: SealJob;
   readonly spec: SealSpec;
-  /** Estimated seal CPU (ns), from the offload policy. */
-  readonly sealNs: number;
   attempt: number;
   firstError: string | null;
+  /** The lane that failed it last (a retry prefers another). */
+  lastLane: Lane | null;
+}
+
+interface Lane {
+  readonly writer: RingWriter;
+  readonly port: MessagePort;
+  readonly knownBuffers: Set<number>;
+  /** The job in each ring entry, by entry index; null when free. */
+  readonly jobs: (Entry | null)[];
+  backlogBytes: number;
+  readonly abort: AbortController;
+  retired: boolean;
+  /** Whether the worker's thread was unref'd (it keeps the process alive only through our timer). */
+  unrefd: boolean;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -171,7 +196,7 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 }
 
 /**
- * Stable ids of the SharedArrayBuffers handed to workers (their view-cache keys), unique in
+ * Stable ids of the SharedArrayBuffers handed to threads (their view-cache keys), unique in
  * this process and never reused, so no two buffers share an id even across sealers.
  */
 const bufferIds = new WeakMap<SharedArrayBuffer, number>();
@@ -184,6 +209,22 @@ function bufferIdOf(memory: SharedArrayBuffer): number {
     bufferIds.set(memory, id);
   }
   return id;
+}
+
+/**
+ * Sealers not closed yet, for {@link liveSealThreads}: one set per process (a `Symbol.for`
+ * key), so that copies of this module loaded twice — `import()` of the package beside a
+ * CommonJS-compiled copy, as under a test runner — count the same threads.
+ */
+const openSealers: Set<{ readonly stats: WorkerSealerStats }> = ((globalThis as Record<symbol, unknown>)[Symbol.for('sluice.worker.openSealers')] ??= new Set()) as Set<{
+  readonly stats: WorkerSealerStats;
+}>;
+
+/** Seal threads running a lane in this process now, over every WorkerSealer not closed. */
+export function liveSealThreads(): number {
+  let n = 0;
+  for (const s of openSealers) n += s.stats.threads;
+  return n;
 }
 
 /**
@@ -212,79 +253,107 @@ function sourceExecArgv(): string[] | undefined {
   return out;
 }
 
-/** Seals batches on piscina worker threads; see the file comment. */
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+const decoder = new TextDecoder();
+
+/** Seals batches on seal threads through shared-memory job rings; see the file comment. */
 export class WorkerSealer implements Sealer {
   /** Sealing starts as soon as a batch is full, in parallel with appends. */
   readonly eager = true;
-  /** Worker threads in the pool. */
+  /** Seal threads asked for. */
   readonly threads: number;
-  readonly #maxGroupBatches: number;
-  readonly #maxGroupBytes: number;
-  readonly #maxBacklogBytes: number;
+  readonly #laneBacklogBytes: number;
+  readonly #sealTimeoutMs: number;
   readonly #policy: OffloadPolicy;
   readonly #inline: InlineSealer;
-  readonly #pool: Piscina<SealTaskMessage, SealTaskResult>;
-  /** Aborts queued tasks when no worker can run them (every worker failed to start). */
-  readonly #abort = new AbortController();
-
-  #pending: Entry[] = [];
-  #pendingBytes = 0;
-  #pendingNs = 0;
-  #flushScheduled = false;
-  readonly #flushNow = (): void => this.#flush();
-  #inFlight = 0;
+  readonly #resolveCodec: CodecResolver;
+  readonly #pool: Piscina<LaneStartMessage, number>;
+  readonly #signalBuffer = new SharedArrayBuffer(SIGNAL_BYTES);
+  readonly #signal = new Int32Array(this.#signalBuffer);
+  #lanes: Lane[] = [];
+  /** Jobs on threads (published, not yet completed), all lanes. */
+  #outstanding = 0;
+  #armed = false;
+  readonly #onSignal = (): void => {
+    this.#armed = false;
+    Atomics.store(this.#signal, SIGNAL_MAIN_WAITING, 0);
+    this.#stats.wakeups++;
+    this.#drainAll();
+    this.#arm();
+  };
+  #watchdog: NodeJS.Timeout | null = null;
+  readonly #watch = (): void => this.#onWatchdog();
   #idleWaiters: (() => void)[] = [];
   #closing: Promise<void> | null = null;
   #closed = false;
   #broken: Error | null = null;
+  #everStarted = false;
   readonly #faults: SealFaultPlan | null;
+  // `adaptive` calibration: inline seals measured until the model decides.
+  readonly #adaptive: boolean;
+  #calibrating: boolean;
+  #calSealNs = 0;
+  #calBytes = 0;
+  #calBatches = 0;
+  #calStartMs = 0;
+  #calElu: ReturnType<typeof performance.eventLoopUtilization> | null = null;
   readonly #stats: WorkerSealerStats = {
-    tasks: 0,
+    threads: 0,
+    lanesStarted: 0,
     offloadedBatches: 0,
     inlineBatches: 0,
     callerRunsBatches: 0,
     retriedBatches: 0,
     recoveredBatches: 0,
     failedBatches: 0,
+    timedOutBatches: 0,
     workerBusyNs: 0,
-    handoffMs: 0,
+    handoffNs: 0,
+    wakeups: 0,
+    offloading: true,
   };
 
   /**
-   * Starts the worker threads (they load their codecs on first use).
+   * Starts the seal threads (they load their codecs on first use).
    * @throws ConfigError when a numeric option is not a positive integer
    */
   constructor(options: WorkerSealerOptions = {}) {
     this.threads = positiveInt('threads', options.threads, defaultSealThreads());
-    this.#maxGroupBatches = positiveInt('maxGroupBatches', options.maxGroupBatches, DEFAULT_MAX_GROUP_BATCHES);
-    this.#maxGroupBytes = positiveInt('maxGroupBytes', options.maxGroupBytes, DEFAULT_MAX_GROUP_BYTES);
-    this.#maxBacklogBytes = positiveInt('maxBacklogBytes', options.maxBacklogBytes, DEFAULT_BACKLOG_ROUNDS * this.threads * this.#maxGroupBytes);
+    this.#laneBacklogBytes = positiveInt('maxLaneBacklogBytes', options.maxLaneBacklogBytes, DEFAULT_LANE_BACKLOG_BYTES);
+    this.#sealTimeoutMs = positiveInt('sealTimeoutMs', options.sealTimeoutMs, DEFAULT_SEAL_TIMEOUT_MS);
     this.#policy = options.offloadPolicy ?? new OffloadPolicy();
-    this.#inline = new InlineSealer(options.resolveCodec ?? codecFor);
+    this.#resolveCodec = options.resolveCodec ?? sealCodecFor;
+    this.#inline = new InlineSealer(this.#resolveCodec);
+    this.#adaptive = options.adaptive === true;
+    this.#calibrating = this.#adaptive;
+    this.#stats.offloading = !this.#adaptive;
     this.#faults = (options as { [kSealFaults]?: SealFaultPlan })[kSealFaults] ?? null;
-    this.#pool = new Piscina<SealTaskMessage, SealTaskResult>({
+    this.#pool = new Piscina<LaneStartMessage, number>({
       filename: TASK_FILENAME,
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: Infinity,
-      atomics: options.atomics ?? DEFAULT_PISCINA_ATOMICS,
+      // Lanes park in Atomics.wait themselves; piscina's own between-task wait never runs.
+      atomics: 'disabled',
       execArgv: sourceExecArgv(),
     });
-    // Every task listens on this one signal: no per-task AbortController.
-    setMaxListeners(0, this.#abort.signal);
-    // A worker that fails with no task in hand is reported here, not through a task.
-    this.#pool.on('error', (err: Error) => this.#checkPoolAlive(err));
+    this.#pool.on('error', () => {}); // a thread dying is seen through its lane's task
+    for (let i = 0; i < this.threads; i++) this.#startLane();
+    openSealers.add(this);
   }
 
   /** Counters since construction (a copy). */
   get stats(): WorkerSealerStats {
+    let running = 0;
+    for (const lane of this.#lanes) if (this.#laneRunning(lane)) running++;
+    this.#stats.threads = running;
     return { ...this.#stats };
   }
 
   /**
-   * Queues `job` for sealing: on a worker with the other batches closed in this turn of the
-   * event loop, or inline when the offload policy says the group is too small.
-   * Calls `job.completeSeal` or `job.failSeal` exactly once, later.
+   * Seals `job` on a seal thread, or inline when the offload policy says the batch does not
+   * pay for its hand-off or every lane's backlog is full (caller-runs).
+   * Calls `job.completeSeal` or `job.failSeal` exactly once, later or now.
    */
   seal(job: SealJob): void {
     if (this.#closed || this.#broken !== null) {
@@ -292,26 +361,24 @@ export class WorkerSealer implements Sealer {
       return;
     }
     const spec = job.sealSpec();
-    const sealNs = this.#policy.sealNs(spec.codecId, spec.level, spec.recordsLength);
-    if (sealNs === 0) {
+    if (this.#calibrating) {
+      this.#sealCalibrating(job, spec);
+      return;
+    }
+    if (!this.#stats.offloading || !this.#policy.shouldOffload(this.#policy.sealNs(spec.codecId, spec.level, spec.recordsLength))) {
       this.#sealInline(job);
       return;
     }
-    this.#pending.push({ job, spec, sealNs, attempt: 0, firstError: null });
-    this.#pendingBytes += spec.recordsLength;
-    this.#pendingNs += sealNs;
-    if (this.#pending.length >= this.#maxGroupBatches * this.threads || this.#pendingBytes >= this.#maxGroupBytes * this.threads) {
-      this.#flush();
-    } else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flushNow);
+    if (!this.#dispatch({ job, spec, attempt: 0, firstError: null, lastLane: null })) {
+      this.#stats.callerRunsBatches++;
+      this.#sealInline(job);
     }
   }
 
   /**
-   * Seals what is queued, waits for every seal in progress (retries included), then
-   * destroys the worker threads. Batches handed over afterwards are sealed inline.
-   * Idempotent.
+   * Waits for every seal in progress (each bounded by `sealTimeoutMs`), then stops the lanes
+   * and the threads. Batches handed over afterwards are sealed inline. Idempotent; never
+   * waits on a thread that does not stop.
    */
   close(): Promise<void> {
     this.#closing ??= this.#closeNow();
@@ -319,10 +386,26 @@ export class WorkerSealer implements Sealer {
   }
 
   async #closeNow(): Promise<void> {
-    this.#flush();
-    while (this.#inFlight > 0 || this.#pending.length > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    while (this.#outstanding > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idleWaiters.push(resolve);
+        this.#drainAll();
+      });
+    }
     this.#closed = true;
-    await this.#pool.destroy();
+    const lanes = this.#lanes;
+    this.#lanes = [];
+    for (const lane of lanes) {
+      lane.retired = true;
+      lane.writer.stop();
+      lane.port.close();
+    }
+    this.#stopWatchdog();
+    // A lane whose thread never stops (a native codec stuck past its timeout) is not waited for.
+    await Promise.race([this.#pool.destroy(), delay(CLOSE_GRACE_MS)]);
+    for (const t of this.#pool.threads) t.unref();
+    this.#stats.threads = 0;
+    openSealers.delete(this);
   }
 
   #sealInline(job: SealJob): void {
@@ -330,188 +413,335 @@ export class WorkerSealer implements Sealer {
     this.#inline.seal(job);
   }
 
-  // ---------------------------------------------------------------- grouping
+  // ---------------------------------------------------------------- auto: calibration
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    if (this.#broken !== null || this.#closed || !this.#policy.shouldOffload(this.#pendingNs, pending.length)) {
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      this.#pendingNs = 0;
-      for (const e of pending) this.#sealInline(e.job);
-      return;
+  /** Seals inline, timing the seal, until the window is over; then asks the machine model. */
+  #sealCalibrating(job: SealJob, spec: SealSpec): void {
+    const nowMs = performance.now();
+    if (this.#calElu === null) {
+      this.#calElu = performance.eventLoopUtilization();
+      this.#calStartMs = nowMs;
     }
-    // Key insight — under load, wait for a free worker rather than queue small tasks in
-    // piscina: batches that close meanwhile join the next task, so a task grows with the
-    // backlog (up to maxGroupBatches) and the per-task cost is paid less often. Each thread
-    // may have one task running and one queued (no idle gap between tasks).
-    const free = this.threads * MAX_TASKS_IN_FLIGHT_PER_THREAD - this.#inFlight;
-    if (free <= 0) {
-      this.#callerRuns();
-      return; // #taskDone flushes again
-    }
-    let n = 0;
-    let bytes = 0;
-    let ns = 0;
-    while (n < pending.length && n < free * this.#maxGroupBatches && bytes < free * this.#maxGroupBytes) {
-      bytes += pending[n].spec.recordsLength;
-      ns += pending[n].sealNs;
-      n++;
-    }
-    const entries = n === pending.length ? pending : pending.slice(0, n);
-    this.#pending = n === pending.length ? [] : pending.slice(n);
-    this.#pendingBytes -= bytes;
-    this.#pendingNs -= ns;
-    // As few tasks as the group limits allow, but spread over the idle threads while every
-    // part still pays for its own hand-off.
-    let tasks = Math.max(Math.ceil(n / this.#maxGroupBatches), Math.ceil(bytes / this.#maxGroupBytes));
-    tasks = Math.min(n, free, Math.max(tasks, this.#policy.tasksFor(ns, n, Math.min(free, this.threads))));
-    if (tasks === 1) {
-      this.#dispatch(entries);
-      return;
-    }
-    // Cut in order (the worker seals a task's batches in order) at equal shares of work.
-    const perTaskNs = ns / tasks;
-    let group: Entry[] = [];
-    let groupNs = 0;
-    let remainingTasks = tasks;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      group.push(e);
-      groupNs += e.sealNs;
-      const left = entries.length - i - 1;
-      if (remainingTasks > 1 && left >= remainingTasks - 1 && (groupNs >= perTaskNs || group.length >= this.#maxGroupBatches || left === remainingTasks - 1)) {
-        this.#dispatch(group);
-        remainingTasks--;
-        group = [];
-        groupNs = 0;
+    this.#sealInline(job);
+    if (spec.codecId === 0) return;
+    this.#calSealNs += (performance.now() - nowMs) * 1e6;
+    this.#calBytes += spec.recordsLength;
+    this.#calBatches++;
+    if (this.#calBatches < CALIBRATION_BATCHES || nowMs - this.#calStartMs < CALIBRATION_MS) return;
+    const elu = performance.eventLoopUtilization(this.#calElu);
+    const sealPerByte = this.#calSealNs / this.#calBytes;
+    const mainPerByte = Math.max(0, elu.active * 1e6 - this.#calSealNs) / this.#calBytes;
+    const plan = this.#policy.plan(sealPerByte, mainPerByte, undefined, this.threads);
+    this.#calibrating = false;
+    this.#stats.offloading = plan.threads > 0;
+    this.calibration = { sealNsPerByte: sealPerByte, mainNsPerByte: mainPerByte, speedup: plan.speedup, offload: plan.threads > 0 };
+  }
+
+  /** What `adaptive` measured and decided (null before the end of calibration). */
+  calibration: { sealNsPerByte: number; mainNsPerByte: number; speedup: number; offload: boolean } | null = null;
+
+  // ---------------------------------------------------------------- lanes
+
+  #startLane(): void {
+    const { port1, port2 } = new MessageChannel();
+    port1.unref();
+    const lane: Lane = {
+      writer: new RingWriter(),
+      port: port1,
+      knownBuffers: new Set(),
+      jobs: new Array<Entry | null>(RING_ENTRIES).fill(null),
+      backlogBytes: 0,
+      abort: new AbortController(),
+      retired: false,
+      unrefd: false,
+    };
+    setMaxListeners(0, lane.abort.signal);
+    this.#lanes.push(lane);
+    // Until its thread runs and is unref'd, the watchdog checks on it.
+    if (this.#watchdog === null) this.#startWatchdog();
+    this.#stats.lanesStarted++;
+    this.#pool
+      .run({ lane: lane.writer.buffer, signal: this.#signalBuffer, buffers: port2 }, {
+        transferList: [port2],
+        signal: lane.abort.signal,
+      })
+      .then(
+        () => this.#onLaneEnded(lane, null),
+        (err: unknown) => this.#onLaneEnded(lane, err),
+      )
+      .catch((err: unknown) => process.emitWarning(`WorkerSealer: bug while recovering a lane: ${(err as Error)?.stack ?? String(err)}`, 'SluiceWarning'));
+  }
+
+  /** Whether the lane's thread has started its loop (it writes its threadId). */
+  #laneRunning(lane: Lane): boolean {
+    return Atomics.load(lane.writer.i32, LANE_THREAD_ID) !== 0;
+  }
+
+  /** Counts running threads and unrefs them: only the watchdog (ref'd while seals are out) keeps the process alive. */
+  #noteRunningLanes(): void {
+    let running = 0;
+    for (const lane of this.#lanes) {
+      if (!this.#laneRunning(lane)) continue;
+      running++;
+      this.#everStarted = true;
+      if (!lane.unrefd) {
+        lane.unrefd = true;
+        const id = Atomics.load(lane.writer.i32, LANE_THREAD_ID);
+        for (const t of this.#pool.threads) if (t.threadId === id) t.unref();
       }
     }
-    if (group.length > 0) this.#dispatch(group);
+    this.#stats.threads = running;
+  }
+
+  /** A lane's task settled: its thread died, its loop threw, it was aborted, or it stopped. */
+  #onLaneEnded(lane: Lane, err: unknown): void {
+    const started = this.#laneRunning(lane);
+    const wasLive = !lane.retired;
+    lane.retired = true;
+    this.#lanes = this.#lanes.filter((l) => l !== lane);
+    this.#noteRunningLanes();
+    const reason = err === null ? 'its seal thread stopped' : `its seal thread failed: ${(err as Error)?.message ?? String(err)}`;
+    this.#recoverLane(lane, reason);
+    if (this.#closed || this.#closing !== null) return;
+    if (!started && !this.#everStarted && this.#lanes.every((l) => !this.#laneRunning(l))) {
+      // No thread could start at all (the task module does not load): seal inline from now on.
+      if (this.#broken === null) {
+        this.#broken = err instanceof Error ? err : new Error(String(err));
+        process.emitWarning(`WorkerSealer: no seal thread could start (${this.#broken.message}); sealing inline on the caller's thread from now on`, 'SluiceWarning');
+        for (const l of this.#lanes) this.#retire(l, 'no seal thread could start');
+      }
+      return;
+    }
+    if (wasLive || err !== null) this.#startLane();
+  }
+
+  /** Stops publishing to a live lane, takes its queued jobs back and ends its task. */
+  #retire(lane: Lane, reason: string): void {
+    if (lane.retired) return;
+    lane.retired = true;
+    lane.writer.stop();
+    this.#recoverLane(lane, reason);
+    lane.abort.abort(new Error(reason));
   }
 
   /**
-   * Caller-runs: while every worker is busy and more than `maxBacklogBytes` wait, the
-   * caller's thread seals the oldest waiting batches itself. Without it an appender faster
-   * than the workers fills all of `buffer.memory` with batches waiting to be sealed
-   * (measured: gzip end to end, 32 MiB pool, 2 workers — record-queue-time 388 ms, 345 ms
-   * average latency, 417k records/s, against 14.5 ms and 497k records/s inline): the
-   * appender now spends that time sealing, which is its back-pressure, and the backlog —
-   * hence latency — stays bounded. Order is unaffected: a partition's batches leave in
-   * queue order whatever order their seals finish in.
+   * Settles every outstanding job of a retired lane by its state (layout file: 'Death').
+   * Every claim is a CAS, so a thread that still runs cannot seal a job that is moved.
    */
-  #callerRuns(): void {
-    if (this.#pendingBytes <= this.#maxBacklogBytes) return;
-    const pending = this.#pending;
-    let n = 0;
-    while (n < pending.length && this.#pendingBytes > this.#maxBacklogBytes) {
-      this.#pendingBytes -= pending[n].spec.recordsLength;
-      this.#pendingNs -= pending[n].sealNs;
-      n++;
-    }
-    const oldest = pending.slice(0, n);
-    this.#pending = pending.slice(n);
-    this.#stats.callerRunsBatches += n;
-    for (const e of oldest) this.#sealInline(e.job);
-  }
-
-  #dispatch(entries: Entry[]): void {
-    const t0 = performance.now();
-    const buffers: SharedArrayBuffer[] = [];
-    const ids: number[] = [];
-    const fields = new Float64Array(entries.length * BATCH_FIELDS);
-    for (let i = 0; i < entries.length; i++) {
-      const { job, spec } = entries[i];
-      let bufferIndex = buffers.indexOf(job.memory);
-      if (bufferIndex < 0) {
-        bufferIndex = buffers.push(job.memory) - 1;
-        ids.push(bufferIdOf(job.memory));
+  #recoverLane(lane: Lane, reason: string): void {
+    const w = lane.writer;
+    const retry: Entry[] = [];
+    const moved: Entry[] = [];
+    for (let k = 0; k < w.outstanding; k++) {
+      const base = w.outstandingEntry(k);
+      const index = (w.drained + k) & RING_MASK;
+      const e = lane.jobs[index];
+      if (e === null) continue;
+      let state = w.stateOf(base);
+      if (state === JobState.QUEUED && w.tryReclaim(base)) {
+        this.#forget(lane, index, e);
+        moved.push(e); // never started: not an attempt
+        continue;
       }
-      writeSealFields(fields, i, bufferIndex, job, spec);
-      // Erase the header the slot's previous batch left: from now on a MAGIC_V2 here means
-      // THIS seal wrote the header (see seal-messages.ts).
-      job.bytes[job.byteOffset + MAGIC_OFFSET] = SEAL_MARK_PENDING;
-    }
-    let fault: SealFaultValue = FAULT_NONE;
-    let faultBatch = 0;
-    if (this.#faults !== null && this.#faults.tasks > 0) {
-      this.#faults.tasks--;
-      fault = this.#faults.fault;
-      faultBatch = this.#faults.faultBatch ?? 0;
-    }
-    const message: SealTaskMessage = { buffers, bufferIds: Int32Array.from(ids), batches: fields, fault, faultBatch };
-    this.#inFlight++;
-    this.#stats.tasks++;
-    this.#pool
-      .run(message, { signal: this.#abort.signal })
-      .then(
-        (result) => this.#onResult(entries, result),
-        (err: unknown) => this.#onTaskFailed(entries, err),
-      )
-      .catch((err: unknown) => process.emitWarning(`WorkerSealer: bug while completing a seal: ${(err as Error)?.stack ?? String(err)}`, 'SluiceWarning'))
-      .finally(() => this.#taskDone());
-    this.#stats.handoffMs += performance.now() - t0;
-  }
-
-  #taskDone(): void {
-    this.#inFlight--;
-    if (this.#pending.length > 0) this.#flush();
-    if (this.#inFlight === 0 && this.#pending.length === 0 && this.#idleWaiters.length > 0) {
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    }
-  }
-
-  // ---------------------------------------------------------------- results and faults
-
-  #onResult(entries: Entry[], result: SealTaskResult): void {
-    const t0 = performance.now();
-    this.#stats.workerBusyNs += result.busyNs;
-    let retry: Entry[] | null = null;
-    for (let i = 0; i < entries.length; i++) {
-      const size = result.sizes[i];
-      const e = entries[i];
-      if (size > 0) {
-        this.#stats.offloadedBatches++;
-        this.#complete(e, size);
-      } else if (size === SEAL_FAILED_RECORDS_LOST) {
-        this.#fail(e, `its records may have been overwritten when sealing failed: ${result.errors?.[i] ?? 'unknown error'}`);
-      } else {
-        (retry ??= []).push(this.#noteFailure(e, result.errors?.[i] ?? 'unknown error'));
+      if (state === JobState.COMPRESSING && w.tryAbandon(base)) {
+        this.#forget(lane, index, e);
+        retry.push(this.#noteFailure(e, reason, lane));
+        continue;
       }
-    }
-    if (retry !== null) this.#retry(retry);
-    this.#stats.handoffMs += performance.now() - t0;
-  }
-
-  #onTaskFailed(entries: Entry[], err: unknown): void {
-    const reason = (err as Error)?.message ?? String(err);
-    this.#checkPoolAlive(err);
-    let retry: Entry[] | null = null;
-    for (const e of entries) {
-      const { job } = e;
-      const mark = job.view.getInt8(job.byteOffset + MAGIC_OFFSET);
-      if (mark === MAGIC_V2) {
-        const size = this.#recoverSealed(e);
+      state = w.stateOf(base);
+      if (isDrainable(state)) {
+        this.#forget(lane, index, e);
+        this.#settle(lane, base, state, e, retry);
+      } else if (state === JobState.REPLACING) {
+        this.#forget(lane, index, e);
+        const size = e.job.view.getInt8(e.job.byteOffset + MAGIC_OFFSET) === MAGIC_V2 ? this.#recoverSealed(e) : -1;
         if (size > 0) {
           this.#stats.recoveredBatches++;
           this.#stats.offloadedBatches++;
           this.#complete(e, size);
         } else {
-          this.#fail(e, `its worker failed (${reason}) and left an unreadable header`);
+          this.#fail(e, `${reason} while copying compressed bytes over the records, which are lost`);
         }
-      } else if (mark === SEAL_MARK_PENDING || mark === SEAL_MARK_COMPRESSING) {
-        (retry ??= []).push(this.#noteFailure(e, reason));
-      } else {
-        this.#fail(e, `its worker failed (${reason}) while copying compressed bytes over the records, which are lost`);
       }
     }
-    if (retry !== null) this.#retry(retry);
+    // Nothing of this lane is read again; its entries stay as they are (it is never reused).
+    for (const e of moved) this.#redispatch(e);
+    if (retry.length > 0) this.#retry(retry);
+    this.#maybeIdle();
+  }
+
+  #forget(lane: Lane, index: number, e: Entry): void {
+    lane.jobs[index] = null;
+    lane.backlogBytes -= e.spec.recordsLength;
+    this.#outstanding--;
+  }
+
+  // ---------------------------------------------------------------- hand-off
+
+  /**
+   * Publishes `e` to the live lane with the least backlog (not `e.lastLane` when another
+   * has room).
+   * @returns false when no lane has room (the caller seals it: caller-runs)
+   */
+  #dispatch(e: Entry): boolean {
+    const t0 = performance.now();
+    const bytes = e.spec.recordsLength;
+    let best: Lane | null = null;
+    let fallback: Lane | null = null;
+    for (const lane of this.#lanes) {
+      if (lane.retired || lane.writer.outstanding >= RING_ENTRIES) continue;
+      if (lane.backlogBytes > 0 && lane.backlogBytes + bytes > this.#laneBacklogBytes) continue;
+      if (lane === e.lastLane) fallback = lane;
+      else if (best === null || lane.backlogBytes < best.backlogBytes) best = lane;
+    }
+    best ??= fallback;
+    if (best === null) {
+      // Completions may have freed room since the last wake-up.
+      if (this.#outstanding > 0 && this.#drainAll() > 0) return this.#dispatch(e);
+      return false;
+    }
+    const w = best.writer;
+    const base = w.tryBeginPublish();
+    if (base < 0) return false;
+    const { job, spec } = e;
+    const memory = job.memory;
+    const id = bufferIdOf(memory);
+    if (!best.knownBuffers.has(id)) {
+      best.port.postMessage({ id, buffer: memory });
+      best.knownBuffers.add(id);
+    }
+    writeJob(w, base, id, job, spec, this.#nextFault());
+    // Erase the header the slot's previous batch left: from now on a MAGIC_V2 there means
+    // THIS seal wrote the header (recovery after a thread's death).
+    job.bytes[job.byteOffset + MAGIC_OFFSET] = 0;
+    best.jobs[w.published & RING_MASK] = e;
+    best.backlogBytes += bytes;
+    this.#outstanding++;
+    if (w.commitPublish(base)) w.wake();
+    if (!this.#armed) this.#arm();
+    if (this.#watchdog === null) this.#startWatchdog();
+    this.#stats.handoffNs += (performance.now() - t0) * 1e6;
+    return true;
+  }
+
+  #nextFault(): number {
+    const f = this.#faults;
+    if (f === null || f.jobs <= 0) return SealFault.NONE;
+    if ((f.skip ?? 0) > 0) {
+      f.skip!--;
+      return SealFault.NONE;
+    }
+    f.jobs--;
+    return f.fault;
+  }
+
+  /** Keeps one Atomics.waitAsync armed on the completion signal while jobs are out (layout: 'Completion vs main's wait'). */
+  #arm(): void {
+    if (this.#armed || this.#outstanding === 0) return;
+    this.#armed = true;
+    Atomics.store(this.#signal, SIGNAL_MAIN_WAITING, 1);
+    const seen = Atomics.load(this.#signal, SIGNAL_COUNT);
+    const r = atomicsWaitAsync(this.#signal, SIGNAL_COUNT, seen);
+    if (r.async) void r.value.then(this.#onSignal);
+    else queueMicrotask(this.#onSignal);
   }
 
   /**
-   * The batch's worker died after `sealBatch` started writing the header. The records
+   * Completes every finished job of every lane, oldest first per lane.
+   * @returns the number of jobs settled
+   */
+  #drainAll(): number {
+    const t0 = performance.now();
+    let settled = 0;
+    let retry: Entry[] | null = null;
+    for (const lane of this.#lanes) {
+      const w = lane.writer;
+      for (let base = w.oldest(); base >= 0; base = w.oldest()) {
+        const state = w.stateOf(base);
+        if (!isDrainable(state)) break;
+        const index = w.drained & RING_MASK;
+        const e = lane.jobs[index]!;
+        this.#forget(lane, index, e);
+        w.freeOldest(base);
+        this.#settle(lane, base, state, e, (retry ??= []));
+        settled++;
+      }
+    }
+    if (retry !== null && retry.length > 0) this.#retry(retry);
+    if (settled > 0) this.#maybeIdle();
+    this.#stats.handoffNs += (performance.now() - t0) * 1e6;
+    return settled;
+  }
+
+  /** Applies a terminal state read from the ring (the entry is already forgotten). */
+  #settle(lane: Lane, base: number, state: number, e: Entry, retry: Entry[]): void {
+    const i32 = lane.writer.i32;
+    this.#stats.workerBusyNs += lane.writer.f64[(base + E_BUSY_NS) >> 1];
+    if (state === JobState.SEALED) {
+      this.#stats.offloadedBatches++;
+      this.#complete(e, i32[base + E_RESULT]);
+    } else if (state === JobState.FAILED_RETRYABLE) {
+      retry.push(this.#noteFailure(e, this.#errorText(lane, base), lane));
+    } else if (state === JobState.FAILED_LOST) {
+      this.#fail(e, `its records may have been overwritten when sealing failed: ${this.#errorText(lane, base)}`);
+    } else if (state === JobState.RECLAIMED) {
+      this.#redispatch(e);
+    }
+  }
+
+  #errorText(lane: Lane, base: number): string {
+    const n = lane.writer.i32[base + E_ERROR_LENGTH];
+    return n === 0 ? 'unknown error' : decoder.decode(new Uint8Array(lane.writer.buffer, (base + E_ERROR_TEXT) * 4, n).slice());
+  }
+
+  #maybeIdle(): void {
+    if (this.#outstanding === 0 && this.#idleWaiters.length > 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  // ---------------------------------------------------------------- timeout watchdog
+
+  /**
+   * Runs while jobs are out (a ref'd timer: it is what keeps the process alive while seals
+   * are in progress, the threads being unref'd): abandons seals past `sealTimeoutMs`.
+   */
+  #startWatchdog(): void {
+    const periodMs = Math.min(1000, Math.max(5, Math.floor(this.#sealTimeoutMs / 4)));
+    this.#watchdog = setTimeout(this.#watch, periodMs);
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog !== null) clearTimeout(this.#watchdog);
+    this.#watchdog = null;
+  }
+
+  #onWatchdog(): void {
+    this.#watchdog = null;
+    this.#noteRunningLanes();
+    this.#drainAll();
+    const nowMs = performance.timeOrigin + performance.now();
+    for (const lane of this.#lanes) {
+      const w = lane.writer;
+      const base = w.oldest();
+      if (base < 0 || w.stateOf(base) !== JobState.COMPRESSING) continue;
+      const startedMs = w.f64[(base + E_STARTED_AT_MS) >> 1];
+      if (startedMs === 0 || nowMs - startedMs < this.#sealTimeoutMs || !w.tryAbandon(base)) continue;
+      const index = w.drained & RING_MASK;
+      const e = lane.jobs[index]!;
+      this.#forget(lane, index, e);
+      this.#stats.timedOutBatches++;
+      this.#fail(e, `it did not finish within sealTimeoutMs=${this.#sealTimeoutMs} (${Math.round(nowMs - startedMs)} ms on its seal thread, which is replaced)`);
+      this.#retire(lane, `a seal ran past sealTimeoutMs=${this.#sealTimeoutMs}`);
+    }
+    if (this.#outstanding > 0 || this.#lanes.some((l) => !l.unrefd)) this.#startWatchdog();
+    this.#maybeIdle();
+  }
+
+  // ---------------------------------------------------------------- results and faults
+
+  /**
+   * The batch's thread died after `sealBatch` started writing the header. The records
    * section is final (compressed, or raw after the fallback); if the CRC already matches,
    * the batch is sealed, else the header is written again from the spec. Relies on
    * `writeBatchHeader` writing LENGTH before MAGIC and the CRC last.
@@ -546,51 +776,41 @@ export class WorkerSealer implements Sealer {
     }
   }
 
-  #noteFailure(e: Entry, reason: string): Entry {
-    if (e.attempt === 0) e.firstError = reason;
-    else e.firstError = `${e.firstError}; then: ${reason}`;
+  #noteFailure(e: Entry, reason: string, lane: Lane): Entry {
+    e.firstError = e.attempt === 0 ? reason : `${e.firstError}; then: ${reason}`;
     e.attempt++;
+    e.lastLane = lane;
     return e;
   }
 
   /** Seals again, once, the batches whose raw records are intact; fails those already retried. */
   #retry(entries: Entry[]): void {
-    const again: Entry[] = [];
     for (const e of entries) {
-      if (e.attempt > 1) this.#fail(e, `sealing failed twice: ${e.firstError}`);
-      else again.push(e);
+      if (e.attempt > 1) {
+        this.#fail(e, `sealing failed twice: ${e.firstError}`);
+        continue;
+      }
+      this.#stats.retriedBatches++;
+      this.#redispatch(e);
     }
-    if (again.length === 0) return;
-    this.#stats.retriedBatches += again.length;
-    if (this.#broken !== null || this.#closed) {
-      for (const e of again) this.#sealInline(e.job);
-      return;
-    }
-    for (const e of again) e.job.bytes[e.job.byteOffset + MAGIC_OFFSET] = SEAL_MARK_PENDING;
-    this.#dispatch(again);
+  }
+
+  /** A job taken back before any thread started it: published again, or sealed inline. */
+  #redispatch(e: Entry): void {
+    if (this.#closed || this.#broken !== null || !this.#dispatch(e)) this.#sealInline(e.job);
   }
 
   #fail(e: Entry, why: string): void {
     this.#stats.failedBatches++;
     const { spec, job } = e;
-    job.failSeal(
-      new SealError(
-        `worker seal of a batch of ${spec.recordCount} records (${spec.recordsLength} bytes at offset ${job.byteOffset}, codec ${spec.codecId}) failed: ${why}`,
-      ),
-    );
-  }
-
-  /**
-   * When every worker has died during startup, piscina starts no more and queued tasks would
-   * wait forever: switch to inline sealing and abort what is queued (it is recovered inline).
-   */
-  #checkPoolAlive(err: unknown): void {
-    if (this.#broken !== null || this.#closed || this.#pool.threads.length > 0) return;
-    this.#broken = err instanceof Error ? err : new Error(String(err));
-    process.emitWarning(
-      `WorkerSealer: no seal worker could start (${this.#broken.message}); sealing inline on the caller's thread from now on`,
-      'SluiceWarning',
-    );
-    this.#abort.abort(this.#broken);
+    try {
+      job.failSeal(
+        new SealError(
+          `worker seal of a batch of ${spec.recordCount} records (${spec.recordsLength} bytes at offset ${job.byteOffset}, codec ${spec.codecId}) failed: ${why}`,
+        ),
+      );
+    } catch (err) {
+      process.emitWarning(`WorkerSealer: failSeal threw: ${(err as Error)?.stack ?? String(err)}`, 'SluiceWarning');
+    }
   }
 }
