@@ -86,7 +86,7 @@ async function runSeed(seed: number, idempotent = true, wrap = false): Promise<C
     maxInFlight: idempotent ? drawnInFlight : 1,
     retries: rnd() < 0.25 ? pick(1, 4) : 2147483647,
     bufferKiB: pick(3, 24),
-    compression: rnd() < 0.2 ? 'gzip' : 'none',
+    compression: rnd() < 0.2 ? ('gzip' as const) : ('none' as const),
     messageMaxBytes: rnd() < 0.3 ? pick(400, 1500) : 1048588,
     latencyMs: pick(0, 5),
     failFast,

@@ -99,8 +99,128 @@ export interface ProducerConfig {
   saslJaasConfig: Secret;
 }
 
-/** What callers pass: any subset, under camelCase or Kafka dotted names, numbers or numeric strings. */
-export type ProducerConfigInput = { readonly [name: string]: unknown };
+/** A whole-number setting: a number, or a numeric string (as a properties file gives it). */
+export type IntSetting = number | `${number}`;
+/** A boolean setting: true/false, or the strings a properties file gives. */
+export type BoolSetting = boolean | 'true' | 'false';
+/** `acks`: 0, 1, -1 / `all`, as numbers or strings. */
+export type AcksSetting = 0 | 1 | -1 | 'all' | '0' | '1' | '-1';
+/** A list setting: an array of strings, or one comma-separated string. */
+export type ListSetting = readonly string[] | string;
+/** A secret setting: a string, or a {@link Secret}. */
+export type SecretSetting = string | Secret;
+
+/** The value type each setting takes, by its camelCase name (the runtime check is {@link resolveConfig}). */
+export interface ProducerSettingTypes {
+  batchSize: IntSetting;
+  lingerMs: IntSetting;
+  bufferMemory: IntSetting;
+  maxBlockMs: IntSetting;
+  deliveryTimeoutMs: IntSetting;
+  requestTimeoutMs: IntSetting;
+  retryBackoffMs: IntSetting;
+  retryBackoffMaxMs: IntSetting;
+  retries: IntSetting;
+  maxRequestSize: IntSetting;
+  maxInFlightRequestsPerConnection: IntSetting;
+  enableIdempotence: BoolSetting;
+  acks: AcksSetting;
+  compressionType: CompressionName;
+  compressionGzipLevel: IntSetting;
+  compressionLz4Level: IntSetting;
+  compressionZstdLevel: IntSetting;
+  sealWorkers: IntSetting | 'auto';
+  metadataMaxAgeMs: IntSetting;
+  allowAutoCreateTopics: BoolSetting;
+  bootstrapServers: ListSetting;
+  clientId: string;
+  reconnectBackoffMs: IntSetting;
+  reconnectBackoffMaxMs: IntSetting;
+  socketConnectionSetupTimeoutMs: IntSetting;
+  socketConnectionSetupTimeoutMaxMs: IntSetting;
+  connectionsMaxIdleMs: IntSetting;
+  clientDnsLookup: 'use_all_dns_ips' | 'resolve_canonical_bootstrap_servers_only';
+  securityProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+  sslCaLocation: string;
+  sslCaPem: string;
+  sslCertificateLocation: string;
+  sslCertificatePem: string;
+  sslKeyLocation: string;
+  sslKeyPem: SecretSetting;
+  sslKeyPassword: SecretSetting;
+  sslEndpointIdentificationAlgorithm: 'https' | '';
+  sslEnabledProtocols: ListSetting;
+  saslMechanism: 'GSSAPI' | 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
+  saslUsername: string;
+  saslPassword: SecretSetting;
+  saslJaasConfig: SecretSetting;
+}
+
+/** Each setting's Kafka name, by its camelCase name. */
+export interface ProducerSettingKafkaNames {
+  batchSize: 'batch.size';
+  lingerMs: 'linger.ms';
+  bufferMemory: 'buffer.memory';
+  maxBlockMs: 'max.block.ms';
+  deliveryTimeoutMs: 'delivery.timeout.ms';
+  requestTimeoutMs: 'request.timeout.ms';
+  retryBackoffMs: 'retry.backoff.ms';
+  retryBackoffMaxMs: 'retry.backoff.max.ms';
+  retries: 'retries';
+  maxRequestSize: 'max.request.size';
+  maxInFlightRequestsPerConnection: 'max.in.flight.requests.per.connection';
+  enableIdempotence: 'enable.idempotence';
+  acks: 'acks';
+  compressionType: 'compression.type';
+  compressionGzipLevel: 'compression.gzip.level';
+  compressionLz4Level: 'compression.lz4.level';
+  compressionZstdLevel: 'compression.zstd.level';
+  sealWorkers: 'seal.workers';
+  metadataMaxAgeMs: 'metadata.max.age.ms';
+  allowAutoCreateTopics: 'allow.auto.create.topics';
+  bootstrapServers: 'bootstrap.servers';
+  clientId: 'client.id';
+  reconnectBackoffMs: 'reconnect.backoff.ms';
+  reconnectBackoffMaxMs: 'reconnect.backoff.max.ms';
+  socketConnectionSetupTimeoutMs: 'socket.connection.setup.timeout.ms';
+  socketConnectionSetupTimeoutMaxMs: 'socket.connection.setup.timeout.max.ms';
+  connectionsMaxIdleMs: 'connections.max.idle.ms';
+  clientDnsLookup: 'client.dns.lookup';
+  securityProtocol: 'security.protocol';
+  sslCaLocation: 'ssl.ca.location';
+  sslCaPem: 'ssl.ca.pem';
+  sslCertificateLocation: 'ssl.certificate.location';
+  sslCertificatePem: 'ssl.certificate.pem';
+  sslKeyLocation: 'ssl.key.location';
+  sslKeyPem: 'ssl.key.pem';
+  sslKeyPassword: 'ssl.key.password';
+  sslEndpointIdentificationAlgorithm: 'ssl.endpoint.identification.algorithm';
+  sslEnabledProtocols: 'ssl.enabled.protocols';
+  saslMechanism: 'sasl.mechanism';
+  saslUsername: 'sasl.username';
+  saslPassword: 'sasl.password';
+  saslJaasConfig: 'sasl.jaas.config';
+}
+
+/** Kafka's own (Java) names Sluice takes as aliases, with the setting each stands for. */
+interface KafkaAliasSettings {
+  readonly 'ssl.truststore.certificates'?: string;
+  readonly 'ssl.keystore.certificate.chain'?: string;
+  readonly 'ssl.keystore.key'?: SecretSetting;
+}
+
+/**
+ * What callers pass: any subset, under camelCase or Kafka dotted names. Typed: a misspelled
+ * name (`'lingerr.ms'`) or a value of the wrong kind (`acks: 'two'`) is a compile error — and,
+ * for input built at run time (a properties file), a {@link ConfigError} from
+ * {@link resolveConfig}. Numbers may come as numeric strings.
+ */
+export type ProducerConfigInput = { readonly [K in keyof ProducerSettingTypes]?: ProducerSettingTypes[K] } & {
+  readonly [K in keyof ProducerSettingTypes as ProducerSettingKafkaNames[K]]?: ProducerSettingTypes[K];
+} & KafkaAliasSettings;
+
+/** Settings built at run time (parsed from a file or a command line): checked by {@link resolveConfig} only. */
+export type ProducerConfigMap = { readonly [name: string]: unknown };
 
 type Kind = 'int' | 'bool' | 'acks' | 'compression' | 'workers' | 'string' | 'list' | 'enum' | 'secret';
 interface Spec {
@@ -257,11 +377,12 @@ function parse(s: Spec, name: string, raw: unknown): ProducerConfig[keyof Produc
  *   (`delivery.timeout.ms` < `linger.ms` + `request.timeout.ms`, `buffer.memory` < `batch.size`,
  *   `retry.backoff.max.ms` < `retry.backoff.ms`)
  */
-export function resolveConfig(input: ProducerConfigInput = {}): ProducerConfig {
+export function resolveConfig(input: ProducerConfigInput | ProducerConfigMap = {}): ProducerConfig {
   const out: Record<string, unknown> = {};
   for (const s of SPECS) out[s.key] = s.def;
-  for (const name of Object.keys(input)) {
-    const raw = input[name];
+  const given = input as ProducerConfigMap;
+  for (const name of Object.keys(given)) {
+    const raw = given[name];
     if (raw === undefined) continue;
     const spec = BY_NAME.get(name);
     if (spec === undefined) {

@@ -89,9 +89,19 @@ export class ClosedError extends SluiceError {
 
 /** The record's batch was aborted (`abortIncompleteBatches`, forced close) before it was acknowledged. */
 export class AbortedError extends SluiceError {
-  constructor(message: string) {
-    super('SLUICE_ERR_ABORTED', message);
+  constructor(message: string, cause?: unknown) {
+    super('SLUICE_ERR_ABORTED', message, { cause });
   }
+}
+
+/**
+ * `err` as a {@link SluiceError}: itself when it is one, else an {@link AbortedError} with its
+ * message and `cause` — a plain Error handed in as an abort reason reaches record callbacks
+ * typed like every other outcome.
+ */
+export function asSluiceError(err: unknown): SluiceError {
+  if (err instanceof SluiceError) return err;
+  return new AbortedError((err as Error)?.message ?? String(err), err);
 }
 
 /** A batch expired (`deliveryTimeoutMs`) or a request timed out. The message says how long and where. */

@@ -115,6 +115,7 @@ export { systemClock, systemScheduler, ManualClock } from './clock.js';
 export type { SluiceErrorCode } from './errors.js';
 export {
   SluiceError,
+  asSluiceError,
   ConfigError,
   InvalidRecordError,
   RecordTooLargeError,

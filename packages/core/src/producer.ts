@@ -48,7 +48,7 @@ import { systemScheduler } from './clock.js';
 import { codecFor } from './compression/codecs.js';
 import type { ProducerConfig, ProducerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
-import { ClosedError, InvalidRecordError } from './errors.js';
+import { ClosedError, InvalidRecordError, asSluiceError } from './errors.js';
 import type { SluiceError } from './errors.js';
 import type { RecordData, RecordHeader } from './format/record-data.js';
 import type { BufferPool } from './memory/buffer-pool.js';
@@ -266,7 +266,7 @@ export class Producer {
    * @throws InvalidRecordError, RecordTooLargeError, ClosedError, or BufferExhaustedError
    *   when `maxBlockMs` is 0 and no memory is free
    */
-  send(record: ProducerRecord, callback: RecordCallback | null): Promise<Error | null> | undefined;
+  send(record: ProducerRecord, callback: RecordCallback | null): Promise<SluiceError | null> | undefined;
   send(record: ProducerRecord, callback?: RecordCallback | null): Promise<unknown> | undefined {
     if (callback === undefined) {
       try {
@@ -412,7 +412,12 @@ export class Producer {
         partition = this.#stickyPartition(t, cluster);
       }
     } else {
-      partition = this.#partitioner.partition(topic, key, 0, cluster);
+      try {
+        partition = this.#partitioner.partition(topic, key, 0, cluster);
+      } catch (err) {
+        // User code (a custom partitioner): its failure is this record's, typed.
+        throw new InvalidRecordError('partition', `could not be chosen: the partitioner threw ${(err as Error)?.message ?? String(err)}`);
+      }
       if (!(Number.isInteger(partition) && partition >= 0 && partition < t.count)) {
         throw new InvalidRecordError('partition', `the partitioner chose ${String(partition)} for topic ${topic}, which has ${t.count} partition(s)`);
       }
@@ -588,12 +593,13 @@ function completionOf(r: RecordAppendResult): Promise<RecordMetadata> {
  * The no-promise send's wait, as a function of its own: a closure inside `send` would make
  * every send allocate a context for `callback` (see RecordAccumulator#appendToNewBatchSlow).
  */
-function settleWait(pending: Promise<RecordAppendResult>, callback: RecordCallback | null): Promise<Error | null> {
+function settleWait(pending: Promise<RecordAppendResult>, callback: RecordCallback | null): Promise<SluiceError | null> {
   return pending.then(
     () => null,
-    (err: Error) => {
-      if (callback !== null) callback(err, null);
-      return err;
+    (err: unknown) => {
+      const error = asSluiceError(err);
+      if (callback !== null) callback(error, null);
+      return error;
     },
   );
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { ProducerConfigInput } from '../../../packages/core/src/config.js';
 import type { ProducerBatch } from '../../../packages/core/src/accumulator/producer-batch.js';
 import { resolveConfig } from '../../../packages/core/src/config.js';
 import { ConfigError } from '../../../packages/core/src/errors.js';
@@ -59,7 +60,8 @@ describe('idempotence', () => {
     });
 
     it('turns implicit idempotence off on conflicting settings, and rejects explicit idempotence with them (KIP-679)', () => {
-      for (const bad of [{ acks: 1 }, { acks: 0 }, { maxInFlightRequestsPerConnection: 6 }, { retries: 0 }]) {
+      const conflicting: ProducerConfigInput[] = [{ acks: 1 }, { acks: 0 }, { maxInFlightRequestsPerConnection: 6 }, { retries: 0 }];
+      for (const bad of conflicting) {
         expect(resolveIdempotence(resolveConfig(bad), bad), JSON.stringify(bad)).to.equal(false);
         const explicit = { ...bad, 'enable.idempotence': true };
         expect(() => resolveIdempotence(resolveConfig(explicit), explicit), JSON.stringify(bad)).to.throw(ConfigError, /enable\.idempotence=true conflicts/);

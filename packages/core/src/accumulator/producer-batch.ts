@@ -7,7 +7,8 @@
  * ({@link ProducerBatch#done}); memory returns exactly once ({@link ProducerBatch#release}),
  * and only when nothing reads the bytes any more.
  */
-import { AbortedError, IllegalStateError, SealError } from '../errors.js';
+import { AbortedError, IllegalStateError, SealError, asSluiceError } from '../errors.js';
+import type { SluiceError } from '../errors.js';
 import { rewriteProducerState } from '../format/batch-header-writer.js';
 import type { CompressionId } from '../format/compression-type.js';
 import { NO_PRODUCER_EPOCH, NO_SEQUENCE, RECORD_BATCH_OVERHEAD } from '../format/record-batch-layout.js';
@@ -345,6 +346,7 @@ export class ProducerBatch implements SealJob {
       }
       return false;
     }
+    error = error === null ? null : asSluiceError(error);
     const to = error === null ? BatchState.SUCCEEDED : error instanceof AbortedError ? BatchState.ABORTED : BatchState.FAILED;
     if (to === BatchState.SUCCEEDED) checkTransition(this.#state, to, this);
     this.#state = to;
@@ -352,7 +354,7 @@ export class ProducerBatch implements SealJob {
     const completions = this.#completions;
     this.#completions = null;
     if (completions !== null) {
-      for (const c of completions) this.#complete(c, baseOffset, logAppendTimeMs, error);
+      for (const c of completions) this.#complete(c, baseOffset, logAppendTimeMs, error as SluiceError | null);
     }
     this.#resolveDone?.();
     this.#init.listener?.(this, error);
@@ -360,7 +362,7 @@ export class ProducerBatch implements SealJob {
     return true;
   }
 
-  #complete(c: Completion, baseOffset: number, logAppendTimeMs: number, error: Error | null): void {
+  #complete(c: Completion, baseOffset: number, logAppendTimeMs: number, error: SluiceError | null): void {
     try {
       if (error !== null) {
         if (c.callback !== null) c.callback(error, null);

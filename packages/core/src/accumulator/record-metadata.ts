@@ -12,5 +12,10 @@ export interface RecordMetadata {
   readonly serializedValueSize: number;
 }
 
-/** A per-record completion callback: exactly one of `error` / `metadata` is set. */
-export type RecordCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
+import type { SluiceError } from '../errors.js';
+
+/**
+ * A per-record completion callback: exactly one of `error` / `metadata` is set. Every error
+ * is a {@link SluiceError} (`err.code` is there: `SLUICE_ERR_TIMEOUT`, `SLUICE_ERR_BROKER` …).
+ */
+export type RecordCallback = (error: SluiceError | null, metadata: RecordMetadata | null) => void;
