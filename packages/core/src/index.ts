@@ -8,6 +8,9 @@
 // Producer facade and sender
 export type { ProducerRecord, ProducerOptions, ProducerCloseOptions } from './producer.js';
 export { Producer } from './producer.js';
+export type { ProducerLogger, ProducerEventMap, ProducerEventName, ProducerEventListener } from './events/producer-events.js';
+export { userHookErrorCounts } from './user-hook-error.js';
+export type { UserHookKind } from './user-hook-error.js';
 export type { SenderOptions, SenderCloseOptions } from './sender/sender.js';
 export { Sender } from './sender/sender.js';
 export { RetryBackoff } from './retry-backoff.js';

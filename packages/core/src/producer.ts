@@ -59,6 +59,8 @@ import { DefaultPartitioner } from './partitioner/default-partitioner.js';
 import type { StickyState } from './partitioner/sticky-partitioner.js';
 import { ProducerMetadata } from './metadata/producer-metadata.js';
 import type { ConnectionOptions } from 'node:tls';
+import type { ProducerEventListener, ProducerEventName, ProducerLogger } from './events/producer-events.js';
+import { ProducerEvents } from './events/producer-events.js';
 import type { NetworkClient } from './network/network-client.js';
 import type { OAuthBearerTokenProvider } from './network/wire/sasl-authenticator.js';
 import { createNetworkClient } from './network/create-network-client.js';
@@ -120,6 +122,12 @@ export interface ProducerOptions {
   readonly random?: () => number;
   /** A buffer pool to share (default: one of `bufferMemory` bytes, closed with the producer). */
   readonly pool?: BufferPool;
+  /**
+   * Where the producer writes what it does (connections, metadata changes, retries, failures,
+   * recoveries): `console`, pino, winston — anything with `debug`/`info`/`warn`/`error`.
+   * Silent by default. Reports of user hooks that throw go here too (once per kind).
+   */
+  readonly logger?: ProducerLogger;
   /**
    * Node's own TLS options for `security.protocol` SSL / SASL_SSL, applied over those the
    * `ssl.*` settings make (e.g. `{ ca: [pem], servername: 'kafka.internal' }`).
@@ -197,6 +205,7 @@ export class Producer {
    */
   readonly #waitingSends = new Set<Promise<RecordAppendResult>>();
   #closed = false;
+  readonly #events: ProducerEvents;
   /** Set when the producer can send nothing any more (failed authentication, refused producer id). */
   #fatal: SluiceError | null = null;
   #closePromise: Promise<void> | null = null;
@@ -232,7 +241,10 @@ export class Producer {
       batchListener: listener,
     });
     const metrics = new ProducerMetrics(this.#scheduler);
+    this.#events = new ProducerEvents(options.logger ?? null);
+    this.metadata.onUpdate((update) => this.#events.emit('metadata', update));
     this.sender = new Sender({
+      events: this.#events,
       accumulator: this.accumulator,
       network: this.network,
       metadata: this.metadata,
@@ -350,6 +362,23 @@ export class Producer {
       this.#forceClose = done;
       promise.then(done, done);
     });
+  }
+
+  /**
+   * Listens to what the producer does (see {@link ProducerEventMap}): `connection`,
+   * `metadata`, `batch.sent`, `batch.retried`, `batch.failed`, `buffer.wait`,
+   * `buffer.exhausted`, `recovered`, `fatal`. A listener that throws is reported once and
+   * ignored. Per-batch events cost nothing until someone listens.
+   */
+  on<E extends ProducerEventName>(event: E, listener: ProducerEventListener<E>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with {@link Producer.on}. */
+  off<E extends ProducerEventName>(event: E, listener: ProducerEventListener<E>): this {
+    this.#events.off(event, listener);
+    return this;
   }
 
   /** Metrics under Kafka's names, as a plain object (see `metrics.ts`). */

@@ -14,17 +14,35 @@ export type UserHookKind = 'record callback' | 'batchListener' | 'logger' | 'eve
 
 const counts: Record<UserHookKind, number> = { 'record callback': 0, batchListener: 0, logger: 0, 'event listener': 0 };
 
+/** Where the one report per kind goes instead of a process warning (a producer's logger), if any. */
+let reportTo: { warn?(message: string, fields?: Readonly<Record<string, unknown>>): void } | null = null;
+
 /**
- * Reports an exception a user hook threw: a process warning (type `SluiceUserHookWarning`) the
- * first time for each kind, a count every time.
+ * Sends the reports to `logger.warn` instead of process warnings (the latest producer built
+ * with a logger sets it; the reports are per process, as the counts are).
+ */
+export function setUserHookLogger(logger: { warn?(message: string, fields?: Readonly<Record<string, unknown>>): void } | null): void {
+  reportTo = logger;
+}
+
+/**
+ * Reports an exception a user hook threw — to the logger set with {@link setUserHookLogger},
+ * else as a process warning (type `SluiceUserHookWarning`) — the first time for each kind,
+ * and counts it every time.
  */
 export function reportUserHookError(kind: UserHookKind, err: unknown): void {
-  if (counts[kind]++ === 0) {
-    process.emitWarning(
-      `a ${kind} threw; Sluice carried on (further throws of ${kind}s are counted, not printed — see userHookErrorCounts()): ${(err as Error)?.stack ?? String(err)}`,
-      'SluiceUserHookWarning',
-    );
+  if (counts[kind]++ !== 0) return;
+  const message = `a ${kind} threw; Sluice carried on (further throws of ${kind}s are counted, not printed — see userHookErrorCounts()): ${(err as Error)?.stack ?? String(err)}`;
+  // A logger that throws while reporting a throwing logger would loop: that one goes to the process.
+  if (reportTo?.warn !== undefined && kind !== 'logger') {
+    try {
+      reportTo.warn(`sluice: ${message}`);
+      return;
+    } catch {
+      counts.logger++;
+    }
   }
+  process.emitWarning(message, 'SluiceUserHookWarning');
 }
 
 /** How many exceptions each kind of user hook has thrown in this process. */

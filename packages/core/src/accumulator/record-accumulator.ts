@@ -29,7 +29,8 @@ import { codecFor } from '../compression/codecs.js';
 import { CompressionRatioEstimator, MAX_COMPRESSED_BATCH_SLOTS, compressedBatchAllocationBytes } from '../compression/compression-ratio-estimator.js';
 import type { ProducerConfig, ProducerConfigInput } from '../config.js';
 import { resolveConfig } from '../config.js';
-import { AbortedError, ClosedError, ConfigError, IllegalStateError, InvalidRecordError, RecordTooLargeError, SealError } from '../errors.js';
+import { AbortedError, BufferExhaustedError, ClosedError, ConfigError, IllegalStateError, InvalidRecordError, RecordTooLargeError, SealError } from '../errors.js';
+import type { SluiceError } from '../errors.js';
 import { CompressionType } from '../format/compression-type.js';
 import type { CompressionId } from '../format/compression-type.js';
 import type { RecordData, RecordHeader } from '../format/record-data.js';
@@ -106,6 +107,10 @@ export interface AccumulatorSenderHooks {
   mayDrain?(tp: TopicPartition, head: ProducerBatch, nowMs: number): boolean;
   /** Told about every batch that reaches a final state, before the `batchListener`. */
   batchDone?(batch: ProducerBatch, error: Error | null): void;
+  /** An append starts waiting for pool memory (`buffer.memory` is full). */
+  memoryWait?(sizeBytes: number, maxBlockMs: number): void;
+  /** An append gave up on pool memory (BufferExhaustedError, thrown or rejected). */
+  bufferExhausted?(error: SluiceError): void;
 }
 
 /** How the accumulator is built. */
@@ -488,19 +493,33 @@ export class RecordAccumulator {
     if (slot !== null) {
       return this.#appendToNewBatch(deque, slot, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
     }
-    const pending = this.pool.allocate(size, options?.maxBlockMs ?? this.config.maxBlockMs);
-    // Memory is short: every queued batch becomes sendable (`ready`'s global condition).
-    if (pending instanceof Promise) this.#hooks?.wakeup(0);
+    const maxBlockMs = options?.maxBlockMs ?? this.config.maxBlockMs;
+    let pending: PoolSlot | Promise<PoolSlot>;
+    try {
+      pending = this.pool.allocate(size, maxBlockMs);
+    } catch (err) {
+      if (err instanceof BufferExhaustedError) this.#hooks?.bufferExhausted?.(err);
+      throw err;
+    }
     if (!(pending instanceof Promise)) {
       return this.#appendToNewBatch(deque, pending, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
     }
-    return pending.then((s) => {
-      if (this.#closed) {
-        this.pool.deallocate(s);
-        throw new ClosedError('the accumulator was closed while append waited for memory');
-      }
-      return this.#appendToNewBatch(deque, s, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
-    });
+    // Memory is short: every queued batch becomes sendable (`ready`'s global condition).
+    this.#hooks?.wakeup(0);
+    this.#hooks?.memoryWait?.(size, maxBlockMs);
+    return pending.then(
+      (s) => {
+        if (this.#closed) {
+          this.pool.deallocate(s);
+          throw new ClosedError('the accumulator was closed while append waited for memory');
+        }
+        return this.#appendToNewBatch(deque, s, ts, k, keyLength, v, valueLength, h, headersSize, completion, options?.nowMs);
+      },
+      (err: unknown) => {
+        if (err instanceof BufferExhaustedError) this.#hooks?.bufferExhausted?.(err);
+        throw err;
+      },
+    );
   }
 
   #dequeFor(topic: string, partition: number): PartitionDeque {

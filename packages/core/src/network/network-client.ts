@@ -32,12 +32,18 @@
 import type { SluiceError } from '../errors.js';
 
 /** What a network tells its wake-up listener besides "a node may be ready now". */
-export interface NetworkEvent {
-  /** A connection to a broker was lost or could not be made: metadata may be stale. */
-  readonly kind: 'disconnected';
-  readonly nodeId: number;
-  readonly error: SluiceError;
-}
+export type NetworkEvent =
+  | {
+      /** A connection to a broker was lost or could not be made: metadata may be stale. */
+      readonly kind: 'disconnected';
+      readonly nodeId: number;
+      readonly error: SluiceError;
+    }
+  | {
+      /** A connection to a broker is set up and usable. */
+      readonly kind: 'connected';
+      readonly nodeId: number;
+    };
 
 /** One partition's batch inside a produce request. */
 export interface ProducePartitionData {

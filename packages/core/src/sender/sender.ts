@@ -51,11 +51,12 @@ import { BatchState } from '../accumulator/batch-state.js';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import { systemScheduler } from '../clock.js';
 import type { ProducerConfig } from '../config.js';
-import { AbortedError, AuthenticationError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError } from '../errors.js';
+import { AbortedError, AuthenticationError, BrokerError, ClosedError, RecordTooLargeError, SluiceError, TimeoutError, asSluiceError } from '../errors.js';
 import { ProducerMetrics } from '../metrics.js';
 import type { MetadataUpdate, ProducerMetadata } from '../metadata/producer-metadata.js';
 import type { InitProducerIdResponse, NetworkClient, NetworkEvent, ProducePartitionData, ProducePartitionResponse } from '../network/network-client.js';
 import { RetryBackoff } from '../retry-backoff.js';
+import type { ProducerEvents } from '../events/producer-events.js';
 import { IdempotenceManager } from './idempotence.js';
 import type { InFlightRequest } from './in-flight.js';
 import { InFlightRequests } from './in-flight.js';
@@ -89,6 +90,8 @@ export interface SenderOptions {
   readonly firstSequence?: number;
   /** Told once when the producer can send nothing any more (see {@link Sender.fatalError}). */
   readonly onFatal?: (error: SluiceError) => void;
+  /** Where to report what operators watch (batches sent, retried, failed; connections; recoveries). */
+  readonly events?: ProducerEvents;
 }
 
 /** Options of {@link Sender.close}. */
@@ -139,6 +142,7 @@ export class Sender {
   /** A non-retriable InitProducerId error or a failed authentication: every record fails with it (Kafka's fatal state). */
   #fatalError: SluiceError | null = null;
   readonly #onFatal: ((error: SluiceError) => void) | null;
+  readonly #events: ProducerEvents | null;
   #pidFailures = 0;
   #nextPidAttemptMs = 0;
 
@@ -151,6 +155,7 @@ export class Sender {
     this.#network = options.network;
     this.#metadata = options.metadata;
     this.#onFatal = options.onFatal ?? null;
+    this.#events = options.events ?? null;
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#useImmediate = this.#scheduler === systemScheduler;
     this.#config = this.#acc.config;
@@ -166,6 +171,12 @@ export class Sender {
       wakeup: (delayMs) => this.wakeup(delayMs),
       mayDrain: idem === null ? undefined : (tp, head) => idem.mayDrain(tp, head),
       batchDone: (batch, error) => this.#onBatchDone(batch, error),
+      memoryWait: (sizeBytes, maxBlockMs) => {
+        if (this.#events?.wants('buffer.wait')) this.#events.emit('buffer.wait', { sizeBytes, maxBlockMs });
+      },
+      bufferExhausted: (error) => {
+        if (this.#events?.wants('buffer.exhausted')) this.#events.emit('buffer.exhausted', { error });
+      },
     });
     // A node that becomes ready (connected, answered, backoff over) wakes the loop: no polling.
     this.#network.setWakeupListener(this.#onNetworkWakeup);
@@ -353,8 +364,16 @@ export class Sender {
     const idem = this.#idem;
     if (this.#fatalError !== null) {
       if (this.#acc.hasIncomplete()) this.#acc.abortIncompleteBatches(this.#fatalError);
-    } else if (idem !== null && idem.maintain() === 'init-producer-id') {
-      this.#maybeInitProducerId(nowMs);
+    } else if (idem !== null) {
+      const bumps = idem.epochBumps;
+      if (idem.maintain() === 'init-producer-id') this.#maybeInitProducerId(nowMs);
+      if (idem.epochBumps !== bumps && this.#events?.wants('recovered')) {
+        const pid = idem.producerIdAndEpoch;
+        this.#events.emit('recovered', {
+          what: 'epoch-bump',
+          detail: `idempotent producer ${pid?.producerId} moved to epoch ${pid?.epoch}; the partitions whose sequences could not be trusted start again at 0`,
+        });
+      }
     }
     this.#expire(nowMs);
     this.#metadata.maybeRefresh();
@@ -456,6 +475,9 @@ export class Sender {
       b.markInFlight(nowMs);
       request.sent.push(b);
       partitions.push({ topic: b.topic, partition: b.partition, records: b.sealedBytes() });
+      if (this.#events?.wants('batch.sent')) {
+        this.#events.emit('batch.sent', { topic: b.topic, partition: b.partition, nodeId: request.nodeId, recordCount: b.recordCount, sizeBytes: b.sizeBytes, attempt: b.attempts });
+      }
     }
     if (partitions.length === 0) {
       this.#finishRequest(request);
@@ -577,8 +599,12 @@ export class Sender {
       nowMs - batch.createdMs < this.#config.deliveryTimeoutMs &&
       this.#config.acks !== 0
     ) {
-      this.#acc.reenqueue(batch, nowMs, nowMs + this.#backoff.backoffMs(batch.attempts - 1));
+      const backoffMs = this.#backoff.backoffMs(batch.attempts - 1);
+      this.#acc.reenqueue(batch, nowMs, nowMs + backoffMs);
       this.metrics.recordRetries(batch.recordCount, nowMs);
+      if (this.#events?.wants('batch.retried')) {
+        this.#events.emit('batch.retried', { topic: batch.topic, partition: batch.partition, recordCount: batch.recordCount, attempt: batch.attempts, backoffMs, error });
+      }
       return;
     }
     batch.done(-1, -1, error);
@@ -621,6 +647,9 @@ export class Sender {
     if (error !== null) {
       this.#idem?.onFailed(batch);
       this.metrics.recordErrors(batch.recordCount, this.#scheduler.nowMs());
+      if (this.#events?.wants('batch.failed')) {
+        this.#events.emit('batch.failed', { topic: batch.topic, partition: batch.partition, recordCount: batch.recordCount, error: asSluiceError(error) });
+      }
     }
     if (this.#idleWaiters.length > 0) this.#checkIdle();
   }
@@ -628,12 +657,17 @@ export class Sender {
   // ------------------------------------------------------------------ producer id
 
   readonly #onNetworkWakeup = (event?: NetworkEvent | MetadataUpdate): void => {
-    if (event !== undefined && 'kind' in event && event.kind === 'disconnected') {
-      // Failed authentication (SASL credentials, TLS trust) cannot succeed on retry: fatal.
-      if (event.error instanceof AuthenticationError) this.#enterFatal(event.error);
-      // A lost connection: the broker may be gone or no longer lead (Kafka NetworkClient
-      // handleDisconnections → metadata update).
-      else this.#metadata.requestFullUpdate();
+    if (event !== undefined && 'kind' in event) {
+      if (event.kind === 'disconnected') {
+        if (this.#events?.wants('connection')) this.#events.emit('connection', { nodeId: event.nodeId, state: 'disconnected', error: event.error });
+        // Failed authentication (SASL credentials, TLS trust) cannot succeed on retry: fatal.
+        if (event.error instanceof AuthenticationError) this.#enterFatal(event.error);
+        // A lost connection: the broker may be gone or no longer lead (Kafka NetworkClient
+        // handleDisconnections → metadata update).
+        else this.#metadata.requestFullUpdate();
+      } else if (this.#events?.wants('connection')) {
+        this.#events.emit('connection', { nodeId: event.nodeId, state: 'connected', error: null });
+      }
     }
     this.wakeup(0);
   };
@@ -643,6 +677,7 @@ export class Sender {
     if (this.#fatalError !== null) return;
     this.#fatalError = error;
     this.#onFatal?.(error);
+    this.#events?.emit('fatal', { error });
     this.wakeup(0);
   }
 
@@ -664,6 +699,7 @@ export class Sender {
           this.#idem?.setProducerIdAndEpoch({ producerId: answer.producerId, epoch: answer.producerEpoch });
           this.wakeup(0);
         } else if (kafkaError(answer.errorCode).retriable) {
+          this.#events?.emit('recovered', { what: 'producer-id-retry', detail: `InitProducerId answered ${kafkaError(answer.errorCode).name}; asking again after a backoff` });
           this.#retryInitProducerIdLater();
         } else {
           // Kafka's idempotent producer enters its fatal state: every record fails with the cause.

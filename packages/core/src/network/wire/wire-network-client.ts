@@ -231,6 +231,7 @@ export class WireNetworkClient implements NetworkClient {
         n.failures = 0;
         n.lastError = null;
         this.#armIdleTimer(n);
+        this.#listener?.({ kind: 'connected', nodeId: n.nodeId });
       },
       () => undefined, // #onConnectionClosed has it
     );
