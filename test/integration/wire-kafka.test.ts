@@ -53,8 +53,11 @@ describe('Producer over the wire transport against Kafka 4.x (read back with kca
   it('closes connections idle for connections.max.idle.ms and opens them again when needed', async () => {
     await kafka.createTopic('wire-idle', 1, 1);
     const producer = new Producer({ config: { 'bootstrap.servers': kafka.bootstrapServers, 'connections.max.idle.ms': 300, 'linger.ms': 0 } });
+    const connections: string[] = [];
+    producer.on('connection', (e) => connections.push(`${e.nodeId}:${e.state}`));
     const network = producer.network as WireNetworkClient;
     await producer.send({ topic: 'wire-idle', value: 'a' });
+    expect(connections, 'connection events: the bootstrap server, then the broker').to.include.members(['-1:connected', `${kafka.nodes[0].id}:connected`]);
     expect(network.brokers().some((b) => b.connected)).to.equal(true);
     await new Promise((r) => setTimeout(r, 900));
     expect(network.brokers().some((b) => b.connected), 'idle connections closed').to.equal(false);
