@@ -565,7 +565,7 @@ export class BrokerConnection {
     const e = err as NodeJS.ErrnoException;
     const code = e?.code;
     if (typeof code === 'string' && isTlsTrustError(code)) {
-      return new SslAuthenticationError(code, `TLS handshake with ${this.description} failed: ${e.message} (${code})`);
+      return new SslAuthenticationError(code, `TLS handshake with ${this.description} failed: ${describeTlsFailure(code, e.message)} (${code})`);
     }
     let what: string;
     if (code === 'ECONNREFUSED') what = `connection refused to ${this.description}`;
@@ -600,6 +600,26 @@ const TLS_TRUST_ERRORS = new Set([
 
 function isTlsTrustError(code: string): boolean {
   return TLS_TRUST_ERRORS.has(code) || (code.startsWith('ERR_SSL_') && code.includes('ALERT'));
+}
+
+/** OpenSSL's code for an alert the peer sent, e.g. `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`. */
+const TLS_ALERT_CODE = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
+
+/**
+ * The reason of a TLS failure in words. Node's own certificate checks have a sentence
+ * ("certificate has expired"); an alert the broker sent comes as OpenSSL's raw error line
+ * (`80EC…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:
+ * ../deps/openssl/…/rec_layer_s3.c:1601:SSL alert number 116` and a newline), which names
+ * neither the side that refused nor what to change — so the alert is named instead, with the
+ * setting that usually fixes it.
+ */
+function describeTlsFailure(code: string, message: string): string {
+  const alert = TLS_ALERT_CODE.exec(code)?.[1];
+  if (alert === undefined) return message.trim();
+  let hint = '';
+  if (alert.includes('CERTIFICATE') || alert === 'UNKNOWN_CA') hint = ' (it wants a client certificate it trusts: ssl.certificate.location and ssl.key.location)';
+  else if (alert === 'PROTOCOL_VERSION') hint = ' (no TLS version in common: ssl.enabled.protocols)';
+  return `the broker refused it with TLS alert "${alert.toLowerCase().replace(/_/g, ' ')}"${hint}`;
 }
 
 /** `host:port`, with brackets around an IPv6 literal. */
