@@ -48,6 +48,9 @@ export const CLIENT_SOFTWARE_NAME = 'sluice';
 /** See {@link CLIENT_SOFTWARE_NAME}. */
 export const CLIENT_SOFTWARE_VERSION = '0.1.0';
 
+/** The longest delay `setTimeout` honours (a signed 32-bit ms count, ~24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /** Opens the socket to a broker: plain TCP by default; TLS plugs in here. */
 export type SocketOpener = (host: string, port: number) => Socket;
 
@@ -170,11 +173,13 @@ export class BrokerConnection {
    */
   scheduleReauthentication(delayMs: number): void {
     if (this.#reauthTimer !== null) clearTimeout(this.#reauthTimer);
+    // Node fires a timer longer than 2^31 − 1 ms after 1 ms (TimeoutOverflowWarning): a token
+    // valid for 25+ days would re-authenticate in a loop. Re-authenticating early is harmless.
     this.#reauthTimer = setTimeout(() => {
       this.#reauthTimer = null;
       this.#reauthDue = true;
       this.#maybeReauthenticate();
-    }, delayMs);
+    }, Math.min(delayMs, MAX_TIMER_DELAY_MS));
     this.#reauthTimer.unref?.();
   }
 
