@@ -226,6 +226,28 @@ describe('saslAuthenticator()', function () {
       );
     });
 
+    it('runs once an acks=0 produce request that was being written when the session ended has been written', async () => {
+      let tokens = 0;
+      const peer = await saslPeer({ authenticate: () => ({ sessionLifetimeMs: 300 }) });
+      const { connection, done } = connect(peer.port, { mechanism: 'OAUTHBEARER', random: () => 0, tokenProvider: () => ({ value: `token${++tokens}` }) });
+      await done;
+      // The peer stops reading, so an 8 MiB request stays in the socket's buffers past the
+      // re-authentication point (255 ms); it has no response (acks=0) to wake the connection.
+      peer.sockets[0].pause();
+      const body = Buffer.alloc(8 << 20);
+      const written = connection.produce(3, (h) => {
+        const header = Buffer.concat([int16(ApiKey.PRODUCE), int16(h.apiVersion), int32(h.correlationId), kafkaString(h.clientId)]);
+        return [int32(header.length + body.length), header, body];
+      }, null);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(tokens, 'not while the request is being written').to.equal(1);
+      peer.sockets[0].resume();
+      await written;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(tokens, 'token provider calls').to.equal(2);
+      expect(connection.canSendProduce()).to.equal(true);
+    });
+
     it('does not re-authenticate at once when the session outlives a timer (more than 2^31 − 1 ms, ~24.8 days)', async () => {
       let tokens = 0;
       const peer = await saslPeer({ authenticate: () => ({}) });

@@ -418,6 +418,8 @@ export class BrokerConnection {
         if (decode === null) {
           this.#unanswered.delete(req);
           if (req.outcome === null) req.outcome = { value: null, error: err ? this.#asSluiceError(err, 'writing') : null };
+          // No response will come to start a re-authentication that fell due during this write (acks=0).
+          if (this.#reauthDue) queueMicrotask(() => this.#maybeReauthenticate());
         }
         this.#deliver(req);
       };
