@@ -1,0 +1,147 @@
+/**
+ * Sluice as a user installs it: `npm pack` both packages, install the tarballs into a scratch
+ * app outside the workspace (with the `allowScripts` entries the README documents, so the
+ * install is quiet and the native speed-ups are built), then run a plain-ESM program and
+ * type-check a TypeScript program written from the README's examples — the embedded cluster,
+ * worker sealing whose threads start from dist/, typed settings and typed callback errors.
+ *
+ * Slow (the install compiles the optional native pieces): about a minute on 2 cores.
+ */
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const ESM_PROGRAM = `
+import { Producer, crc32cBinding } from '@sluice/core';
+import { liveSealThreads } from '@sluice/worker';
+
+// README: a short example, on the embedded cluster (no bootstrap.servers).
+const producer = new Producer({ config: { 'linger.ms': 5, 'compression.type': 'lz4' } });
+const metadata = await producer.send({ topic: 'events', key: 'user-42', value: JSON.stringify({ clicked: true }) });
+await producer.close();
+
+// README: worker sealing from the facade — seal.workers starts the threads, from dist/.
+const gzip = new Producer({ config: { 'compression.type': 'gzip', 'seal.workers': 2, 'linger.ms': 20 } });
+const sends = [];
+for (let i = 0; i < 20000; i++) sends.push(gzip.send({ topic: 'events', value: JSON.stringify({ id: i, path: '/p/' + (i % 97), event: 'click' }) }));
+await Promise.all(sends);
+const threads = liveSealThreads();
+await gzip.close();
+console.log(JSON.stringify({ partition: metadata.partition, offset: metadata.offset, crc32c: crc32cBinding, threads }));
+`;
+
+const TS_PROGRAM = `
+import { Producer, SluiceError } from '@sluice/core';
+import type { ProducerConfigInput, RecordMetadata } from '@sluice/core';
+
+const config: ProducerConfigInput = { 'linger.ms': 5, acks: 'all', 'compression.type': 'zstd' };
+// @ts-expect-error a misspelled setting does not compile
+const typo: ProducerConfigInput = { 'lingerr.ms': 5 };
+void typo;
+
+const producer = new Producer({ config });
+producer.send({ topic: 'events', value: 'v' }, (err, md: RecordMetadata | null) => {
+  if (err) console.error(err.code, err.message); // err is a SluiceError: err.code compiles
+  else console.log(md!.offset);
+});
+const md: RecordMetadata = await producer.send({ topic: 'events', value: 'w' });
+producer.on('batch.failed', (e) => console.error(e.error.code));
+console.log(md.offset, SluiceError.name);
+await producer.close();
+`;
+
+function run(cmd: string, args: string[], cwd: string, timeoutMs = 300_000): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_yes: 'true' } });
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+describe('packed @sluice/core and @sluice/worker installed into a scratch app', function () {
+  this.timeout(600_000);
+  let dir: string;
+  let install: { status: number | null; out: string };
+
+  before(async function () {
+    this.timeout(600_000);
+    dir = mkdtempSync(join(tmpdir(), 'sluice-pack-'));
+    const tgz = join(dir, 'tgz');
+    const app = join(dir, 'app');
+    execFileSync('mkdir', ['-p', tgz]);
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    execFileSync('npm', ['pack', '-w', '@sluice/core', '-w', '@sluice/worker', '--pack-destination', tgz], { cwd: ROOT, stdio: 'ignore' });
+    const files = readdirSync(tgz);
+    const core = join(tgz, files.find((f) => f.startsWith('sluice-core-'))!);
+    const worker = join(tgz, files.find((f) => f.startsWith('sluice-worker-'))!);
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify(
+        {
+          name: 'scratch-app',
+          private: true,
+          type: 'module',
+          dependencies: { '@sluice/core': `file:${core}`, '@sluice/worker': `file:${worker}` },
+          // The README's one step. Name keys cover a registry install; a tarball is keyed by its path.
+          allowScripts: { '@sluice/core': true, sse4_crc32: true, 'zstd-napi': true, lz4: true, [`file:${core}`]: true },
+        },
+        null,
+        2,
+      ),
+    );
+    install = run('npm', ['install', '--no-audit', '--no-fund'], app);
+    writeFileSync(join(app, 'readme.mjs'), ESM_PROGRAM);
+    writeFileSync(join(app, 'readme.ts'), TS_PROGRAM);
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['readme.ts'],
+      }),
+    );
+  });
+
+  after(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('installs quietly (no unreviewed install scripts) and builds Sluice’s own CRC32C', () => {
+    expect(install.status, install.out).to.equal(0);
+    expect(install.out).to.not.match(/not yet covered by allowScripts/);
+  });
+
+  it('runs the README examples as plain ESM from dist/: the embedded cluster, and gzip sealed on 2 worker threads', () => {
+    const r = run(process.execPath, ['readme.mjs'], join(dir, 'app'), 120_000);
+    expect(r.status, r.out).to.equal(0);
+    const result = JSON.parse(r.out.trim().split('\n').at(-1)!) as { partition: number; offset: number; crc32c: string; threads: number };
+    expect(result.offset).to.equal(0);
+    expect(result.crc32c, 'the native CRC32C built at install').to.equal('sluice');
+    expect(result.threads, 'seal.workers: 2 started two threads').to.equal(2);
+  });
+
+  it('type-checks a TypeScript program using the typed settings, callback errors and events', () => {
+    const r = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], join(dir, 'app'), 120_000);
+    expect(r.status, r.out).to.equal(0);
+  });
+
+  it('resolves every export condition to a shipped file (node --conditions=source finds src/)', () => {
+    const resolved = run(process.execPath, ['--input-type=module', '--conditions=source', '-e', "console.log(import.meta.resolve('@sluice/core'), import.meta.resolve('@sluice/worker'))"], join(dir, 'app'));
+    expect(resolved.status, resolved.out).to.equal(0);
+    for (const url of resolved.out.trim().split(/\s+/)) {
+      const path = fileURLToPath(url);
+      expect(() => execFileSync('test', ['-f', path]), path).to.not.throw();
+    }
+  });
+});
