@@ -1,18 +1,34 @@
 /**
  * sluice-perf: Kafka's `kafka-producer-perf-test`, for Sluice. Argument parsing, help and
  * the top-level flow (one run, a peer comparison, or a sweep). The measured loop is in
- * `perf-run.ts`, the output formats in `report.ts`.
+ * `perf-run.ts`, the output formats in `report.ts`, how Kafka's producer settings are taken
+ * in `kafka-settings.ts`.
+ *
+ * A command line written for Kafka's tool runs unchanged: every option of Kafka 4.4's
+ * `ProducerPerformance` is taken (`--producer-props` and `--command-property`,
+ * `--producer.config` and `--command-config`, `--payload-monotonic`, `--record-key-range` with
+ * `--key-distribution`, `--random-seed`, `--reporting-interval`, `--warmup-records`), and the
+ * output lines are Kafka's (see report.ts). Transactions (`--transactional-id`,
+ * `--transaction-duration-ms`, `transactional.id`) are refused with a clear message.
+ *
+ * Target: `--bootstrap-server` (or `bootstrap.servers` in the producer settings) runs against
+ * that broker over Sluice's wire transport; without one, against the embedded in-memory
+ * cluster. `SLUICE_PERF_TARGET=embedded` in the environment runs a command line that names a
+ * broker against the embedded cluster instead (to try a Kafka command line as it is).
  *
  * Run it as `npx sluice-perf --help` (the bin in `benchmarks/bin/sluice-perf.mjs` starts
  * this file under tsx), or `node --conditions=source --import tsx benchmarks/perf/cli.ts`.
  *
- * Exit codes: 0 success; 1 the run failed (records failed, a peer crashed); 2 bad usage.
+ * Exit codes: 0 success; 1 the run failed (records failed, a peer crashed); 2 bad usage;
+ * 130 interrupted (Ctrl-C; the summary of what was measured is printed first).
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CONFIG_SPECS, resolveConfig } from '@sluice/core';
 import type { ProducerConfig } from '@sluice/core';
 import { resolveIdempotence } from '../../packages/core/src/sender/idempotence.js';
+import { closestName } from './closest-name.js';
+import { classifySetting, redactValue, settingNotes, suggestSetting, transactionsNotSupported } from './kafka-settings.js';
 
 /** A command-line mistake: printed as `sluice-perf: <message>` with exit code 2. */
 export class UsageError extends Error {
@@ -29,15 +45,25 @@ export interface SweepAxis {
   values: string[];
 }
 
+/** Kafka's `--key-distribution`, plus `fixed` for `--key-size` (random letters). */
+export type KeyDistribution = 'none' | 'range' | 'random' | 'fixed';
+
 /** Everything the command line says. */
 export interface PerfOptions {
   numRecords: number;
-  /** Value size in bytes; null when `--payload-file` is used. */
+  /** Value size in bytes; null when `--payload-file` or `--payload-monotonic` is used. */
   recordSize: number | null;
   payloadFile: string | null;
   payloadDelimiter: string;
-  /** Key size in bytes; 0 = null keys (Kafka's perf test sends null keys). */
+  /** Values are the record's index in decimal (Kafka's `--payload-monotonic`). */
+  payloadMonotonic: boolean;
+  /** JSON-like values instead of random letters (`--payload-kind json`). */
+  payloadKind: 'letters' | 'json';
+  /** Key size in bytes for `--key-size` (`keyDistribution` fixed); 0 = null keys. */
   keySize: number;
+  /** How keys are made: none (null keys, Kafka's default), range/random in [0, recordKeyRange) as decimal text, or fixed-size random letters. */
+  keyDistribution: KeyDistribution;
+  recordKeyRange: number | null;
   /** Records/s cap; -1 = unlimited. */
   throughput: number;
   topic: string;
@@ -48,11 +74,14 @@ export interface PerfOptions {
   producerProps: Record<string, string>;
   /** Seal workers (`seal.workers`); null = the producer's setting. */
   workers: number | null;
+  /** The broker to run against; null = the embedded cluster. */
   bootstrapServer: string | null;
   json: boolean;
   /** Peers to compare with; null = no comparison. */
   compare: string[] | null;
   sweep: SweepAxis[] | null;
+  /** Runs of every sweep cell (median reported). */
+  sweepRepeats: number;
   plot: string | null;
   reportingIntervalMs: number;
   warmupRecords: number;
@@ -61,52 +90,80 @@ export interface PerfOptions {
   progress: 'auto' | 'never';
   printMetrics: boolean;
   help: boolean;
+  /** One-line notes for stderr (settings that do not apply, target overrides). */
+  notes: string[];
+}
+
+/** Where a peer runs, and how it is found. */
+export interface PeerInfo {
+  targets: readonly ('embedded' | 'broker')[];
+  install: string;
+  about: string;
 }
 
 /** Peers sluice-perf knows, and which targets they can run against. */
-export const KNOWN_PEERS: Readonly<Record<string, { targets: readonly ('embedded' | 'broker')[]; install: string; about: string }>> = {
+export const KNOWN_PEERS: Readonly<Record<string, PeerInfo>> = {
   kafkajs: {
     targets: ['embedded', 'broker'],
     install: 'npm install --save-dev kafkajs',
-    about: "kafkajs's RecordBatch v2 encoder and codecs build the same batches in-process; on the embedded target the bytes go through the same in-memory cluster",
+    about: 'kafkajs: on the embedded target its RecordBatch encoder and codecs build the batches in-process; against a broker its Producer over its own network client',
   },
-  'node-rdkafka': {
+  java: {
     targets: ['broker'],
-    install: 'npm install --save-dev node-rdkafka',
-    about: 'librdkafka through node-rdkafka, against a real broker',
+    install: 'Java 17+ and the Kafka jars (bash test/brokers/kafka/fetch-jars.sh)',
+    about: "Kafka's own org.apache.kafka.tools.ProducerPerformance (the Java producer), same settings, same payloads from a --payload-file",
   },
-  'platformatic-kafka': {
+  librdkafka: {
+    targets: ['broker'],
+    install: 'kcat built with librdkafka (Debian: apt-get install kcat)',
+    about: 'librdkafka in C through kcat -P -l FILE, the same records as lines, settings as librdkafka names them',
+  },
+  platformatic: {
     targets: ['broker'],
     install: 'npm install --save-dev @platformatic/kafka',
-    about: '@platformatic/kafka against a real broker',
+    about: '@platformatic/kafka Producer against a real broker',
   },
+};
+
+/** Other names accepted for peers. */
+export const PEER_ALIASES: Readonly<Record<string, string>> = {
+  'platformatic-kafka': 'platformatic',
+  kcat: 'librdkafka',
+  'kafka-java': 'java',
 };
 
 /** The peers `--compare` runs when given no names, per target. */
 export const DEFAULT_PEERS: Readonly<Record<'embedded' | 'broker', readonly string[]>> = {
   embedded: ['kafkajs'],
-  broker: ['kafkajs', 'node-rdkafka', 'platformatic-kafka'],
+  broker: ['java', 'librdkafka', 'kafkajs', 'platformatic'],
 };
 
 /** Harness settings a sweep may vary besides producer properties. */
 export const HARNESS_SWEEP_KEYS = ['workers', 'record-size', 'key-size', 'partitions', 'throughput', 'brokers'] as const;
 
-const DEFAULTS: PerfOptions = {
+/** The environment variable that forces the embedded cluster whatever the command line names. */
+export const TARGET_ENV = 'SLUICE_PERF_TARGET';
+
+const DEFAULTS: Omit<PerfOptions, 'producerProps' | 'notes'> = {
   numRecords: 1_000_000,
   recordSize: 100,
   payloadFile: null,
   payloadDelimiter: '\n',
+  payloadMonotonic: false,
+  payloadKind: 'letters',
   keySize: 0,
+  keyDistribution: 'none',
+  recordKeyRange: null,
   throughput: -1,
   topic: 'sluice-perf-test',
   partitions: 6,
   brokers: 3,
-  producerProps: {},
   workers: null,
   bootstrapServer: null,
   json: false,
   compare: null,
   sweep: null,
+  sweepRepeats: 3,
   plot: null,
   reportingIntervalMs: 5000,
   warmupRecords: 0,
@@ -116,11 +173,45 @@ const DEFAULTS: PerfOptions = {
   help: false,
 };
 
-/** Settings Kafka's tools accept that name the connection, not the producer. */
-const CONNECTION_PROPS = new Set(['bootstrap.servers', 'bootstrapServers']);
+/** Every option the tool takes (for typo suggestions and the help test). */
+export const OPTIONS: readonly string[] = [
+  '--help',
+  '--num-records',
+  '--record-size',
+  '--payload-file',
+  '--payload-delimiter',
+  '--payload-monotonic',
+  '--payload-kind',
+  '--key-size',
+  '--record-key-range',
+  '--key-distribution',
+  '--throughput',
+  '--topic',
+  '--partitions',
+  '--brokers',
+  '--producer-props',
+  '--command-property',
+  '--producer.config',
+  '--command-config',
+  '--workers',
+  '--bootstrap-server',
+  '--json',
+  '--compare',
+  '--sweep',
+  '--sweep-repeats',
+  '--plot',
+  '--reporting-interval',
+  '--warmup-records',
+  '--seed',
+  '--random-seed',
+  '--no-progress',
+  '--print-metrics',
+  '--transactional-id',
+  '--transaction-duration-ms',
+];
 
 function parseIntOption(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  if (raw === undefined || (raw.startsWith('--') && raw.length > 2)) throw new UsageError(`${name} needs a value`);
   const text = raw.replace(/_/g, '');
   if (!/^-?\d+$/.test(text)) throw new UsageError(`${name} must be an integer, got ${JSON.stringify(raw)}`);
   const n = Number(text);
@@ -131,33 +222,40 @@ function parseIntOption(name: string, raw: string | undefined, min: number, max 
 }
 
 /**
- * Parses one `k=v` producer property.
- * @throws UsageError when it is not `name=value` with a non-empty name
+ * Parses one `k=v` producer property (split at the first '=', so values may hold '=' — a
+ * `sasl.jaas.config` line does).
+ * @throws UsageError when it is not `name=value` with a non-empty name (a secret's value is
+ *   not quoted)
  */
 export function parseProp(text: string, where: string): [string, string] {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new UsageError(`${where}: expected name=value, got ${JSON.stringify(text)}`);
+  if (eq <= 0) throw new UsageError(`${where}: expected name=value, got ${JSON.stringify(redactValue(text, text))}`);
   const name = text.slice(0, eq).trim();
   const value = text.slice(eq + 1).trim();
-  if (name.length === 0) throw new UsageError(`${where}: empty property name in ${JSON.stringify(text)}`);
+  if (name.length === 0) throw new UsageError(`${where}: empty property name in ${JSON.stringify(redactValue(text, text))}`);
   return [name, value];
 }
 
-/** Reads a Java-style `.properties` file (`k=v` lines, `#`/`!` comments). */
-export function readPropertiesFile(path: string): [string, string][] {
+/**
+ * Reads a Java-style `.properties` file (`k=v`, `k: v` or `k v` lines, `#`/`!` comments,
+ * lines continued with a trailing backslash, as `java.util.Properties` reads them).
+ */
+export function readPropertiesFile(path: string, option = '--producer.config'): [string, string][] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`--producer.config: cannot read ${path}: ${(err as Error).message}`);
+    throw new UsageError(`${option}: cannot read ${path}: ${(err as Error).message}`);
   }
   const out: [string, string][] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].trim();
     if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
     // Java properties separate name and value with '=', ':' or whitespace.
-    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
-    if (m === null) throw new UsageError(`--producer.config ${path}: expected name=value, got ${JSON.stringify(line)}`);
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/s.exec(line);
+    if (m === null) throw new UsageError(`${option} ${path}: expected name=value, got ${JSON.stringify(redactValue(line, line))}`);
     out.push([m[1], m[2].trim()]);
   }
   return out;
@@ -170,15 +268,26 @@ function takeList(argv: readonly string[], i: number): string[] {
   return out;
 }
 
+/** `unknown option --x` with the closest known option, if any. */
+export function unknownOptionMessage(option: string): string {
+  const guess = closestName(option, OPTIONS);
+  return `unknown option ${option}${guess === null ? '' : `; did you mean ${guess}?`}`;
+}
+
 /**
  * Parses the command line (without `node` and the script).
+ * @param env - the environment (`SLUICE_PERF_TARGET=embedded` forces the embedded cluster)
  * @returns the options, defaults filled in; producer properties are checked against the
  *   producer's config (unknown names and bad values are usage errors)
  * @throws UsageError naming the option and the value
  */
-export function parseArgs(argv: readonly string[]): PerfOptions {
-  const o: PerfOptions = { ...DEFAULTS, producerProps: {} };
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): PerfOptions {
+  const o: PerfOptions = { ...DEFAULTS, producerProps: {}, notes: [] };
   let recordSizeGiven = false;
+  let keySizeGiven = false;
+  let keyDistributionGiven = false;
+  const fromFlags: Record<string, string> = {};
+  const fromFiles: Record<string, string> = {};
   const args: string[] = [];
   // --name=value → --name value (values of list options are split by the list parsers).
   for (const a of argv) {
@@ -213,13 +322,40 @@ export function parseArgs(argv: readonly string[]): PerfOptions {
         o.payloadDelimiter = v.replace(/\\n/g, '\n').replace(/\\t/g, '\t').replace(/\\r/g, '\r');
         break;
       }
+      case '--payload-monotonic':
+        o.payloadMonotonic = true;
+        break;
+      case '--payload-kind': {
+        const v = next();
+        if (v !== 'letters' && v !== 'json') throw new UsageError(`--payload-kind must be letters or json, got ${JSON.stringify(v ?? '')}`);
+        o.payloadKind = v;
+        break;
+      }
       case '--key-size':
         o.keySize = parseIntOption(a, next(), 0, 1024 * 1024);
+        keySizeGiven = true;
         break;
+      case '--record-key-range':
+        o.recordKeyRange = parseIntOption(a, next(), 1, 2 ** 31 - 1);
+        break;
+      case '--key-distribution': {
+        const v = next()?.toLowerCase();
+        if (v !== 'none' && v !== 'range' && v !== 'random') {
+          throw new UsageError(`--key-distribution must be none, range or random, got ${JSON.stringify(v ?? '')}`);
+        }
+        o.keyDistribution = v;
+        keyDistributionGiven = true;
+        break;
+      }
       case '--throughput': {
         const v = next();
-        o.throughput = parseIntOption(a, v, -1);
-        if (o.throughput === 0) throw new UsageError('--throughput must be a positive records/s cap, or -1 for unlimited, got 0');
+        // Kafka takes a double here ("-1" or "100000.0"); records/s below 1 make no sense.
+        const n = v === undefined ? NaN : Number(v.replace(/_/g, ''));
+        if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError('--throughput needs a value');
+        if (!Number.isFinite(n)) throw new UsageError(`--throughput must be a number, got ${JSON.stringify(v)}`);
+        if (n < 0) o.throughput = -1;
+        else if (n < 1) throw new UsageError(`--throughput must be a positive records/s cap, or -1 for unlimited, got ${v}`);
+        else o.throughput = Math.floor(n);
         break;
       }
       case '--topic': {
@@ -236,21 +372,23 @@ export function parseArgs(argv: readonly string[]): PerfOptions {
       case '--brokers':
         o.brokers = parseIntOption(a, next(), 1, 1000);
         break;
-      case '--producer-props': {
+      case '--producer-props':
+      case '--command-property': {
         const list = takeList(args, i);
-        if (list.length === 0) throw new UsageError('--producer-props needs at least one name=value');
+        if (list.length === 0) throw new UsageError(`${a} needs at least one name=value`);
         for (const p of list) {
-          const [k, v] = parseProp(p, '--producer-props');
-          o.producerProps[k] = v;
+          const [k, v] = parseProp(p, a);
+          fromFlags[k] = v;
         }
         i += list.length;
         break;
       }
       case '--producer.config':
-      case '--producer-config': {
+      case '--producer-config':
+      case '--command-config': {
         const v = next();
         if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a file name`);
-        for (const [k, val] of readPropertiesFile(v)) if (!(k in o.producerProps)) o.producerProps[k] = val;
+        for (const [k, val] of readPropertiesFile(v, a)) fromFiles[k] = val;
         break;
       }
       case '--workers':
@@ -266,9 +404,9 @@ export function parseArgs(argv: readonly string[]): PerfOptions {
         o.json = true;
         break;
       case '--compare': {
-        const list = takeList(args, i).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
-        i += takeList(args, i).length;
-        o.compare = list;
+        const raw = takeList(args, i);
+        i += raw.length;
+        o.compare = raw.flatMap((s) => s.split(',')).filter((s) => s.length > 0);
         break;
       }
       case '--sweep': {
@@ -283,6 +421,9 @@ export function parseArgs(argv: readonly string[]): PerfOptions {
         });
         break;
       }
+      case '--sweep-repeats':
+        o.sweepRepeats = parseIntOption(a, next(), 1, 100);
+        break;
       case '--plot': {
         const v = next();
         if (v === undefined || v.startsWith('--') || !/\.(svg|html?)$/i.test(v)) {
@@ -292,12 +433,13 @@ export function parseArgs(argv: readonly string[]): PerfOptions {
         break;
       }
       case '--reporting-interval':
-        o.reportingIntervalMs = parseIntOption(a, next(), 100);
+        o.reportingIntervalMs = parseIntOption(a, next(), 1);
         break;
       case '--warmup-records':
         o.warmupRecords = parseIntOption(a, next(), 0);
         break;
       case '--seed':
+      case '--random-seed':
         o.seed = parseIntOption(a, next(), 0, 0xffffffff);
         break;
       case '--no-progress':
@@ -306,38 +448,78 @@ export function parseArgs(argv: readonly string[]): PerfOptions {
       case '--print-metrics':
         o.printMetrics = true;
         break;
+      case '--transactional-id':
+      case '--transaction-duration-ms':
+        throw new UsageError(transactionsNotSupported(a));
       default:
-        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-        throw new UsageError(`unexpected argument ${JSON.stringify(a)} (producer properties go after --producer-props)`);
+        if (a.startsWith('-')) throw new UsageError(unknownOptionMessage(a));
+        throw new UsageError(`unexpected argument ${JSON.stringify(redactValue(a, a))} (producer properties go after --producer-props)`);
     }
   }
   if (o.help) return o;
-  if (o.payloadFile !== null && recordSizeGiven) throw new UsageError('give either --record-size or --payload-file, not both');
-  if (o.payloadFile !== null) o.recordSize = null;
+  // Kafka: --command-property / --producer-props take precedence over the config file.
+  o.producerProps = { ...fromFiles, ...fromFlags };
+
+  const payloadChoices = (recordSizeGiven ? 1 : 0) + (o.payloadFile !== null ? 1 : 0) + (o.payloadMonotonic ? 1 : 0);
+  if (payloadChoices > 1) throw new UsageError('give exactly one of --record-size, --payload-file or --payload-monotonic');
+  if (o.payloadFile !== null || o.payloadMonotonic) o.recordSize = null;
   if (o.warmupRecords >= o.numRecords) {
     throw new UsageError(`--warmup-records (${o.warmupRecords}) must be less than --num-records (${o.numRecords})`);
   }
-  for (const name of Object.keys(o.producerProps)) {
-    if (CONNECTION_PROPS.has(name)) o.bootstrapServer ??= o.producerProps[name];
+  if (o.recordKeyRange !== null && !keyDistributionGiven) {
+    throw new UsageError("--key-distribution must be 'range' or 'random' when --record-key-range is specified");
+  }
+  if (keyDistributionGiven && o.keyDistribution !== 'none' && o.recordKeyRange === null) {
+    throw new UsageError("--record-key-range is required when --key-distribution is 'range' or 'random'");
+  }
+  if (keyDistributionGiven && o.keyDistribution === 'none' && o.recordKeyRange !== null) {
+    throw new UsageError("--key-distribution must be 'range' or 'random' when --record-key-range is specified");
+  }
+  if (keySizeGiven && o.keySize > 0) {
+    if (keyDistributionGiven && o.keyDistribution !== 'none') throw new UsageError('give either --key-size or --key-distribution, not both');
+    o.keyDistribution = 'fixed';
+  }
+
+  const seen = new Set<string>();
+  for (const [name, value] of Object.entries(o.producerProps)) {
+    const kind = classifySetting(name);
+    if (kind === 'transactional') throw new UsageError(transactionsNotSupported(name));
+    if (kind === 'unknown') {
+      const guess = suggestSetting(name);
+      throw new UsageError(
+        `unknown producer property ${JSON.stringify(name)}${guess === null ? '' : `; did you mean ${guess}?`} ` +
+          `(Sluice's settings: ${CONFIG_SPECS.map((s) => s.kafkaName).join(', ')}; Kafka's Java-only settings are accepted and ignored)`,
+      );
+    }
+    if (kind === 'connection' && o.bootstrapServer === null) o.bootstrapServer = value;
+    seen.add(name);
+  }
+  o.notes.push(...settingNotes(seen));
+  if (o.bootstrapServer !== null && (env[TARGET_ENV] ?? '').toLowerCase() === 'embedded') {
+    o.notes.push(`note: ${TARGET_ENV}=embedded: running against the embedded cluster instead of ${o.bootstrapServer}`);
+    o.bootstrapServer = null;
   }
   if (o.plot !== null && o.sweep === null) throw new UsageError('--plot draws a sweep: add --sweep name=v1,v2 ...');
   if (o.compare !== null) {
-    for (const name of o.compare) {
-      if (!(name in KNOWN_PEERS)) {
-        throw new UsageError(`--compare: unknown peer ${JSON.stringify(name)}; known peers: ${Object.keys(KNOWN_PEERS).join(', ')}`);
+    o.compare = o.compare.map((name) => {
+      const canonical = PEER_ALIASES[name] ?? name;
+      if (!(canonical in KNOWN_PEERS)) {
+        const guess = closestName(name, [...Object.keys(KNOWN_PEERS), ...Object.keys(PEER_ALIASES)]);
+        throw new UsageError(`--compare: unknown peer ${JSON.stringify(name)}${guess === null ? '' : ` (did you mean ${guess}?)`}; known peers: ${Object.keys(KNOWN_PEERS).join(', ')}`);
       }
-    }
+      return canonical;
+    });
   }
   if (o.sweep !== null) {
-    const seen = new Set<string>();
+    const axes = new Set<string>();
     for (const axis of o.sweep) {
       const key = canonicalSweepKey(axis.name);
-      if (seen.has(key)) throw new UsageError(`--sweep: ${axis.name} given twice`);
-      seen.add(key);
+      if (axes.has(key)) throw new UsageError(`--sweep: ${axis.name} given twice`);
+      axes.add(key);
       for (const v of axis.values) applySetting({ ...o, producerProps: { ...o.producerProps } }, axis.name, v, `--sweep ${axis.name}`);
     }
   }
-  if (o.bootstrapServer === null) effectiveProducerConfig(o);
+  effectiveProducerConfig(o);
   return o;
 }
 
@@ -370,9 +552,11 @@ export function applySetting(o: PerfOptions, name: string, value: string, where:
     case 'record-size':
       o.recordSize = parseIntOption(where, value, 0, 64 * 1024 * 1024);
       o.payloadFile = null;
+      o.payloadMonotonic = false;
       return;
     case 'key-size':
       o.keySize = parseIntOption(where, value, 0, 1024 * 1024);
+      o.keyDistribution = o.keySize > 0 ? 'fixed' : 'none';
       return;
     case 'partitions':
       o.partitions = parseIntOption(where, value, 1, 1_000_000);
@@ -385,8 +569,9 @@ export function applySetting(o: PerfOptions, name: string, value: string, where:
       return;
   }
   if (!SPEC_BY_NAME.has(name)) {
+    const guess = closestName(name, [...HARNESS_SWEEP_KEYS, ...CONFIG_SPECS.map((s) => s.kafkaName)]);
     throw new UsageError(
-      `${where}: unknown setting ${JSON.stringify(name)}; a sweep varies ${HARNESS_SWEEP_KEYS.join(', ')} or a producer property (${CONFIG_SPECS.map((s) => s.kafkaName).join(', ')})`,
+      `${where}: unknown setting ${JSON.stringify(name)}${guess === null ? '' : ` (did you mean ${guess}?)`}; a sweep varies ${HARNESS_SWEEP_KEYS.join(', ')} or a producer property (${CONFIG_SPECS.map((s) => s.kafkaName).join(', ')})`,
     );
   }
   o.producerProps[name] = value;
@@ -395,28 +580,26 @@ export function applySetting(o: PerfOptions, name: string, value: string, where:
 
 /**
  * The producer settings as the user gave them (Kafka or camelCase names), with `--workers`
- * as `seal.workers`: what the producer is built from, so that Kafka's rules that depend on
- * what was set explicitly (KIP-679: idempotence) apply as they would.
- * @throws UsageError for an unknown name
+ * as `seal.workers` and, against a broker, `bootstrap.servers` from `--bootstrap-server`:
+ * what the producer is built from, so that Kafka's rules that depend on what was set
+ * explicitly (KIP-679: idempotence) apply as they would. Settings that do not apply to Sluice
+ * (see kafka-settings.ts) are left out.
  */
-export function producerInput(o: PerfOptions, where = '--producer-props'): Record<string, unknown> {
+export function producerInput(o: PerfOptions): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o.producerProps)) {
-    if (CONNECTION_PROPS.has(k)) continue;
-    if (!SPEC_BY_NAME.has(k)) {
-      throw new UsageError(`${where}: unknown producer property ${JSON.stringify(k)}; accepted: ${CONFIG_SPECS.map((s) => s.kafkaName).join(', ')}`);
-    }
-    input[k] = v;
+    if (classifySetting(k) === 'producer') input[k] = v;
   }
   if (o.workers !== null) {
     for (const k of ['seal.workers', 'sealWorkers']) delete input[k];
     input['seal.workers'] = o.workers;
   }
+  if (o.bootstrapServer !== null) input['bootstrap.servers'] = o.bootstrapServer;
   return input;
 }
 
 function checkProducerProps(o: PerfOptions, where: string): ProducerConfig {
-  const input = producerInput(o, where);
+  const input = producerInput(o);
   try {
     const config = resolveConfig(input);
     const idempotent = resolveIdempotence(config, input);
@@ -437,24 +620,33 @@ export function effectiveProducerConfig(o: PerfOptions): ProducerConfig {
   return checkProducerProps(o, '--producer-props');
 }
 
-/** Every effective setting, harness and producer, for `--json` (Kafka names for the producer's). */
+/** The run's target as the report names it. */
+export function targetName(o: PerfOptions): string {
+  return o.bootstrapServer === null ? 'embedded' : `broker:${o.bootstrapServer}`;
+}
+
+/** Every effective setting, harness and producer, for `--json` (Kafka names for the producer's; secrets print as [hidden]). */
 export function effectiveSettings(o: PerfOptions, config: ProducerConfig): Record<string, unknown> {
   const producer: Record<string, unknown> = {};
   for (const s of CONFIG_SPECS) producer[s.kafkaName] = config[s.name];
   return {
-    target: o.bootstrapServer === null ? 'embedded' : `broker:${o.bootstrapServer}`,
+    target: targetName(o),
     numRecords: o.numRecords,
     warmupRecords: o.warmupRecords,
     recordSize: o.recordSize,
     payloadFile: o.payloadFile,
+    payloadMonotonic: o.payloadMonotonic,
+    payloadKind: o.payloadKind,
     keySize: o.keySize,
+    keyDistribution: o.keyDistribution,
+    recordKeyRange: o.recordKeyRange,
     throughput: o.throughput,
     topic: o.topic,
     partitions: o.partitions,
-    brokers: o.brokers,
+    brokers: o.bootstrapServer === null ? o.brokers : null,
     workers: config.sealWorkers,
     seed: o.seed,
-    partitioning: o.keySize > 0 ? 'by key (murmur2, Kafka default partitioner)' : 'uniform sticky (KIP-794)',
+    partitioning: o.keyDistribution !== 'none' ? 'by key (murmur2, Kafka default partitioner)' : 'uniform sticky (KIP-794)',
     producer,
   };
 }
@@ -464,67 +656,93 @@ export function helpText(): string {
   const props = CONFIG_SPECS.map((s) => `    ${s.kafkaName.padEnd(40)} default ${JSON.stringify(s.defaultValue)}  (also ${s.name})`).join('\n');
   return `Usage: sluice-perf [options]
 
-Sluice's producer throughput harness, modelled on Kafka's kafka-producer-perf-test.
-By default it targets the embedded in-memory cluster: no set-up at all.
+Sluice's producer throughput harness, modelled on Kafka's kafka-producer-perf-test: the same
+command lines and .properties files work (replace the tool's name), and the output lines are
+Kafka's. By default it targets the embedded in-memory cluster: no set-up at all.
 
 Records:
   --num-records N            records to send (default ${DEFAULTS.numRecords})
   --record-size N            value size in bytes (default ${DEFAULTS.recordSize}); values are drawn from a pool
-                             of 1024 random payloads generated once
+                             of 1024 payloads generated once (random letters, or --payload-kind json)
+  --payload-kind letters|json  random uppercase letters (default) or JSON-like event records
+                             (repeated field names, varying ids: compressible as real events are)
   --payload-file FILE        values read from FILE, one record per line, picked at random
-                             (instead of --record-size)
   --payload-delimiter S      delimiter of --payload-file (default \\n)
-  --key-size N               key size in bytes (default 0: null keys, as Kafka's tool); with keys
-                             a record's partition follows its key
+  --payload-monotonic        values are the record's index in decimal (as Kafka's tool)
+  --key-size N               keys of N random letters (default: null keys, as Kafka's tool); a
+                             record's partition follows its key (murmur2)
+  --key-distribution none|range|random  with --record-key-range N: keys are integers in [0, N)
+                             as decimal text (Kafka's options)
+  --record-key-range N       see --key-distribution
   --throughput N             cap in records/s; -1 = unlimited (default -1)
   --topic NAME               topic (default ${DEFAULTS.topic})
-  --partitions N             partitions of the topic (default ${DEFAULTS.partitions})
-  --warmup-records N         records sent before measuring starts (default 0)
-  --seed N                   seed of the payload generator (default ${DEFAULTS.seed})
+  --partitions N             partitions of the topic (default ${DEFAULTS.partitions}); against a broker, used
+                             when sluice-perf creates the topic (an existing topic keeps its own)
+  --warmup-records N         the first N records are not measured: Kafka's whole-run line and a
+                             "steady state" line for the rest are printed (default 0)
+  --seed N, --random-seed N  seed of the payload generator and record choice (default ${DEFAULTS.seed})
 
 Producer:
-  --producer-props k=v ...   producer settings by Kafka name (or camelCase); unknown names and bad
-                             values are errors. Accepted:
+  --producer-props k=v ...   producer settings by Kafka name (or camelCase); Kafka's Java-only
+  --command-property k=v ... settings (key.serializer, value.serializer, partitioner.class ...)
+                             are accepted with a note that they do not apply; unknown names and
+                             bad values are errors. Security settings (security.protocol, ssl.*,
+                             sasl.*, sasl.jaas.config) go to the producer; secrets never print.
+                             Accepted:
 ${props}
   --producer.config FILE     producer settings from a .properties file (--producer-props win)
+  --command-config FILE      the same (Kafka 4's name)
   --workers N                seal workers (worker threads that compress and seal batches);
                              0 = seal inline; overrides seal.workers
+  --transactional-id, --transaction-duration-ms, transactional.id: refused, Sluice has no
+                             transactions
 
 Target:
   (default)                  the embedded in-memory cluster (--brokers N, default ${DEFAULTS.brokers})
   --brokers N                brokers of the embedded cluster; partition leaders are spread over them
-  --bootstrap-server H:P     a real Kafka-protocol broker: NOT AVAILABLE YET (the wire transport does
-                             not exist); using it prints an error
+  --bootstrap-server H:P     a Kafka broker (or bootstrap.servers in the producer settings; this
+                             option wins), over Sluice's wire transport. The topic is created with
+                             --partitions when it does not exist (PLAINTEXT listeners).
+                             ${TARGET_ENV}=embedded in the environment runs against the
+                             embedded cluster whatever the command line names.
 
 Output:
   (default)                  Kafka's lines: one every --reporting-interval ms with the window's
                              records/s, MB/s, avg and max latency; then the final line with records,
-                             records/s (MB/s), avg, max, p50, p95, p99, p99.9 latency
-                             (latency = append to acknowledgement). A progress bar on stderr when
-                             it is a terminal.
+                             records/s (MB/s), avg, max, and p50, p95, p99, p99.9 latency in whole
+                             milliseconds, as Kafka prints them (latency = send to acknowledgement;
+                             --json has them exact). A progress bar on stderr when it is a terminal.
+                             Ctrl-C stops sending, prints the summary of what was acknowledged so
+                             far and exits with 130.
   --reporting-interval MS    window length (default ${DEFAULTS.reportingIntervalMs})
   --json                     one JSON object on stdout instead: records, recordsPerSec, mbPerSec,
                              latencyMs {avg,max,p50,p95,p99,p999}, errors, config, machine
-                             (and peers with --compare)
+                             (wholeRun with --warmup-records; peers with --compare)
   --no-progress              never draw the progress bar
   --print-metrics            print the producer's metrics at the end
 
 Comparison:
   --compare [NAMES]          also run peers on the same records in the same run, and print a table
-                             of ratios (Sluice records/s over the peer's). Default peers: ${DEFAULT_PEERS.embedded.join(', ')}.
+                             of ratios (Sluice records/s over the peer's). Default peers: ${DEFAULT_PEERS.embedded.join(', ')} on the
+                             embedded cluster, ${DEFAULT_PEERS.broker.join(', ')} against a broker.
                              Known: ${Object.entries(KNOWN_PEERS)
                                .map(([n, p]) => `${n} (${p.targets.join(', ')})`)
                                .join('; ')}
   --sweep k=v1,v2 ...        run every combination and print one table; k is one of
                              ${HARNESS_SWEEP_KEYS.join(', ')} or a producer property
-                             (e.g. --sweep workers=0,1,2 compression.type=none,lz4,gzip,zstd)
+                             (e.g. --sweep workers=0,1,2 compression.type=none,lz4,gzip,zstd).
+                             Every cell runs --sweep-repeats times in a fresh process, warmed up
+                             (--warmup-records, or a quarter of --num-records), in a shuffled
+                             order each round; the table shows the median and the range.
+  --sweep-repeats N          runs per sweep cell (default ${DEFAULTS.sweepRepeats})
   --plot FILE.svg|FILE.html  with --sweep: draw records/s against the swept settings
 
   -h, --help                 this text
 
 Examples:
-  npx sluice-perf --num-records 5000000 --record-size 100 --compare kafkajs
-  npx sluice-perf --num-records 1000000 --throughput 200000 --producer-props linger.ms=10 compression.type=lz4
+  npx sluice-perf --topic test --num-records 5000000 --record-size 100 --throughput -1 --compare kafkajs
+  npx sluice-perf --topic test --num-records 1000000 --record-size 100 --throughput 200000 --producer-props linger.ms=10 compression.type=lz4
+  npx sluice-perf --topic test --num-records 2000000 --record-size 100 --throughput -1 --bootstrap-server localhost:9092 --compare java,librdkafka
   npx sluice-perf --num-records 2000000 --sweep workers=0,1,2 compression.type=none,lz4,gzip,zstd --plot sweep.svg
 `;
 }
@@ -535,15 +753,6 @@ export function reportUsageError(err: UsageError, stderr: { write(s: string): un
   return 2;
 }
 
-/** The message printed for `--bootstrap-server` until the wire transport exists. */
-export function noWireTransportMessage(server: string): string {
-  return (
-    `sluice-perf: cannot connect to ${server}: Sluice's Kafka wire transport (ApiVersions, Metadata, Produce over TCP) ` +
-    `does not exist yet, so only the embedded in-memory cluster can be targeted. ` +
-    `Drop --bootstrap-server (and bootstrap.servers) to run against the embedded cluster.\n`
-  );
-}
-
 /**
  * Runs the tool.
  * @returns the process exit code
@@ -551,7 +760,7 @@ export function noWireTransportMessage(server: string): string {
 export async function main(argv: readonly string[]): Promise<number> {
   let o: PerfOptions;
   try {
-    o = parseArgs(argv);
+    o = parseArgs(argv, process.env);
   } catch (err) {
     if (err instanceof UsageError) return reportUsageError(err);
     throw err;
@@ -560,10 +769,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText());
     return 0;
   }
-  if (o.bootstrapServer !== null) {
-    process.stderr.write(noWireTransportMessage(o.bootstrapServer));
-    return 2;
-  }
+  for (const note of o.notes) process.stderr.write(`sluice-perf: ${note}\n`);
   try {
     if (o.sweep !== null) {
       const { runSweepCommand } = await import('./sweep.js');

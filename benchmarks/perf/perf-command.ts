@@ -1,21 +1,80 @@
 /**
- * One sluice-perf run (no sweep): Sluice on the embedded cluster, then each `--compare`
- * peer on the same workload, in the same process, one after the other; then Kafka's final
- * line (or the `--json` object) and the comparison table.
+ * One sluice-perf run (no sweep): Sluice on the target — the embedded cluster, or a broker
+ * over the wire transport — then each `--compare` peer on the same workload, one after the
+ * other; then Kafka's final lines (or the `--json` object) and the comparison table.
+ *
+ * Peers: on the embedded cluster, kafkajs's encoder in-process (peers/kafkajs-peer.ts);
+ * against a broker, Kafka's Java tool and kcat as child processes (java-peer.ts,
+ * kcat-peer.ts), kafkajs and @platformatic/kafka as in-process clients over their own
+ * network code (kafkajs-wire-peer.ts, platformatic-peer.ts).
+ *
+ * Ctrl-C: the first stops sending, clears the progress bar, waits up to 3 s for what was sent
+ * (then gives up on it), prints the summary of what was acknowledged and exits with 130; a
+ * child peer is killed. A second Ctrl-C (more than a second later: the bin forwards the
+ * terminal's signal once more) exits at once.
  */
+import { spawnSync } from 'node:child_process';
 import type { PerfOptions } from './cli.js';
-import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput } from './cli.js';
+import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput, targetName } from './cli.js';
 import type { ProducerConfig } from '@sluice/core';
+import { ensureBrokerTopic } from './broker-topic.js';
 import { runPerf } from './perf-run.js';
 import type { PerfRunHooks, PerfRunResult } from './perf-run.js';
 import { ProgressBar } from './progress-bar.js';
-import type { PeerResult, SkippedPeer } from './report.js';
-import { buildJson, formatCompareTable, formatFinalLine, formatWindowLine, machineInfo, MB, ratePerSec } from './report.js';
+import type { PeerResult, RunTotals, SkippedPeer } from './report.js';
+import {
+  buildJson,
+  formatCompareTable,
+  formatSummaryLines,
+  formatWarmupLine,
+  formatWindowLine,
+  machineInfo,
+  MB,
+  ratePerSec,
+  STEADY_STATE_LINE,
+} from './report.js';
 import { createSluiceEngine } from './sluice-engine.js';
 import { buildWorkload } from './workload.js';
 import type { Workload } from './workload.js';
+import type { ExternalPeerRun } from './peers/external-process.js';
 import { KAFKAJS_INSTALL_HINT, loadKafkajs } from './peers/kafkajs-encoder.js';
 import { createKafkajsEngine, describeKafkajsPeer } from './peers/kafkajs-peer.js';
+import { createKafkajsWireEngine, describeKafkajsWirePeer } from './peers/kafkajs-wire-peer.js';
+import { createPlatformaticEngine, describePlatformaticPeer, PLATFORMATIC_INSTALL_HINT, platformaticVersion } from './peers/platformatic-peer.js';
+
+/** Exit code of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** The Ctrl-C state of one command. */
+class Interrupt {
+  stopped = false;
+  #firstMs = 0;
+  #onStop: (() => void)[] = [];
+  readonly #handler = (): void => {
+    const now = performance.now();
+    if (!this.stopped) {
+      this.stopped = true;
+      this.#firstMs = now;
+      for (const f of this.#onStop) f();
+      return;
+    }
+    // The terminal's SIGINT reaches the child and the bin, which forwards it: one Ctrl-C can
+    // arrive twice within milliseconds. A later one means "now".
+    if (now - this.#firstMs > 1000) process.exit(INTERRUPTED_EXIT_CODE);
+  };
+
+  install(): void {
+    process.on('SIGINT', this.#handler);
+  }
+
+  uninstall(): void {
+    process.off('SIGINT', this.#handler);
+  }
+
+  onStop(f: () => void): void {
+    this.#onStop.push(f);
+  }
+}
 
 /** Runs one engine with Kafka-style window lines and the progress bar (unless `--json`). */
 async function runOne(
@@ -24,14 +83,22 @@ async function runOne(
   label: string,
   make: Parameters<typeof runPerf>[1],
   out: NodeJS.WritableStream,
+  interrupt: Interrupt,
 ): Promise<PerfRunResult> {
   const bar = o.json || o.progress === 'never' ? null : new ProgressBar({ total: w.numRecords, label });
-  const hooks: PerfRunHooks = {};
+  const hooks: PerfRunHooks = { shouldStop: () => interrupt.stopped };
+  interrupt.onStop(() => bar?.clear());
   if (!o.json) {
     hooks.onWindow = (win) => {
       bar?.clear();
       out.write(`${formatWindowLine(win)}\n`);
     };
+    if (w.warmupRecords > 0) {
+      hooks.onSteadyState = () => {
+        bar?.clear();
+        out.write(`${STEADY_STATE_LINE}\n`);
+      };
+    }
   }
   if (bar !== null && bar.enabled) hooks.onProgress = (n) => bar.update(n);
   try {
@@ -41,84 +108,188 @@ async function runOne(
   }
 }
 
-/** A peer's result against Sluice's. */
+function measuredRate(t: RunTotals): number {
+  return ratePerSec(t.records, t.elapsedMs);
+}
+
+/** A peer's in-process result against Sluice's. */
 function peerResult(name: string, sluice: PerfRunResult, peer: PerfRunResult, description: string): PeerResult {
-  const sluiceRate = ratePerSec(sluice.totals.records, sluice.totals.elapsedMs);
-  const rate = ratePerSec(peer.totals.records, peer.totals.elapsedMs);
+  const rate = measuredRate(peer.totals);
   return {
     name,
     recordsPerSec: rate,
     mbPerSec: ratePerSec(peer.totals.bytes, peer.totals.elapsedMs) / MB,
-    ratio: rate > 0 ? sluiceRate / rate : Infinity,
+    ratio: rate > 0 ? measuredRate(sluice.totals) / rate : Infinity,
     description,
     latencyMs: peer.totals.latencyMs,
     errors: peer.totals.errors,
   };
 }
 
-/** Runs the peers asked for; returns results and skipped ones (with how to get them). */
-async function runPeers(o: PerfOptions, w: Workload, config: ProducerConfig, sluice: PerfRunResult): Promise<{ results: PeerResult[]; skipped: SkippedPeer[] }> {
-  const names = o.compare!.length > 0 ? o.compare! : [...DEFAULT_PEERS.embedded];
-  const results: PeerResult[] = [];
-  const skipped: SkippedPeer[] = [];
-  for (const name of names) {
-    const known = KNOWN_PEERS[name];
-    if (!known.targets.includes('embedded')) {
-      skipped.push({ name, reason: `${name} runs against a real broker only (${known.about}); it joins when Sluice's wire transport lands (--bootstrap-server)` });
-      continue;
-    }
-    if (name === 'kafkajs') {
-      const k = loadKafkajs();
-      if (k === null) {
-        skipped.push({ name, reason: `kafkajs is not installed; install it with \`${KAFKAJS_INSTALL_HINT}\` and run again` });
-        continue;
-      }
-      const description = describeKafkajsPeer(k, config);
-      if (!o.json) process.stdout.write(`\n--- peer ${name} (${description}) ---\n`);
-      const r = await runOne(o, w, name, (tracker) => createKafkajsEngine(k, w, config, tracker), process.stdout);
-      if (!o.json) process.stdout.write(`${formatFinalLine(r.totals)}\n`);
-      results.push(peerResult(name, sluice, r, description));
-    }
-  }
-  return { results, skipped };
+/** An external peer's result against Sluice's. */
+function externalResult(name: string, sluice: PerfRunResult, run: ExternalPeerRun): PeerResult {
+  return {
+    name,
+    recordsPerSec: run.recordsPerSec,
+    mbPerSec: run.mbPerSec,
+    ratio: run.recordsPerSec > 0 ? measuredRate(sluice.totals) / run.recordsPerSec : Infinity,
+    description: run.description,
+    ...(run.latencyMs === null ? {} : { latencyMs: run.latencyMs }),
+    errors: run.errors,
+  };
 }
 
-/** Runs the command; @returns the exit code (1 when records failed). */
-export async function runPerfCommand(o: PerfOptions): Promise<number> {
-  const config = effectiveProducerConfig(o);
-  const w = buildWorkload(o);
-  const input = producerInput(o);
-  const sluice = await runOne(o, w, 'sluice', (tracker) => createSluiceEngine(w, config, input, tracker), process.stdout);
-  let peers: { results: PeerResult[]; skipped: SkippedPeer[] } | undefined;
-  if (!o.json) {
-    process.stdout.write(`${formatFinalLine(sluice.totals)}\n`);
-    if (sluice.firstError !== null) process.stderr.write(`sluice-perf: first error: ${sluice.firstError.message}\n`);
-  }
-  if (o.compare !== null) {
-    peers = await runPeers(o, w, config, sluice);
-    if (!o.json) {
-      for (const s of peers.skipped) process.stdout.write(`peer ${s.name} skipped: ${s.reason}\n`);
-      if (peers.results.length > 0) {
-        process.stdout.write(
-          `\n${formatCompareTable(
-            {
-              recordsPerSec: ratePerSec(sluice.totals.records, sluice.totals.elapsedMs),
-              mbPerSec: ratePerSec(sluice.totals.bytes, sluice.totals.elapsedMs) / MB,
-              latencyMs: sluice.totals.latencyMs,
-            },
-            peers.results,
-          )}\n`,
+function commandMissing(name: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', name]).status !== 0;
+}
+
+/** Runs the peers asked for; returns results and skipped ones (with why, and how to get them). */
+async function runPeers(
+  o: PerfOptions,
+  w: Workload,
+  config: ProducerConfig,
+  sluice: PerfRunResult,
+  interrupt: Interrupt,
+): Promise<{ results: PeerResult[]; skipped: SkippedPeer[]; failed: boolean }> {
+  const target = o.bootstrapServer === null ? 'embedded' : 'broker';
+  const names = o.compare!.length > 0 ? o.compare! : [...DEFAULT_PEERS[target]];
+  const results: PeerResult[] = [];
+  const skipped: SkippedPeer[] = [];
+  let failed = false;
+  const bootstrap = o.bootstrapServer;
+  const say = (line: string): void => {
+    if (!o.json) process.stdout.write(line);
+  };
+  for (const name of names) {
+    if (interrupt.stopped) break;
+    const known = KNOWN_PEERS[name];
+    if (!known.targets.includes(target)) {
+      skipped.push({ name, reason: `${name} runs against a real broker only (${known.about}); give --bootstrap-server` });
+      continue;
+    }
+    try {
+      if (name === 'kafkajs') {
+        const k = loadKafkajs();
+        if (k === null) {
+          skipped.push({ name, reason: `kafkajs is not installed; install it with \`${KAFKAJS_INSTALL_HINT}\` and run again` });
+          continue;
+        }
+        const description = bootstrap === null ? describeKafkajsPeer(k, config) : describeKafkajsWirePeer(k, config);
+        say(`\n--- peer ${name} (${description}) ---\n`);
+        const r = await runOne(
+          o,
+          w,
+          name,
+          (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker)),
+          process.stdout,
+          interrupt,
         );
+        if (!o.json) for (const line of formatSummaryLines(r.totals, w.warmupRecords > 0 ? r.wholeRun : null)) say(`${line}\n`);
+        results.push(peerResult(name, sluice, r, description));
+        reportFailures(name, r);
+        if (r.totals.errors > 0) failed = true;
+      } else if (name === 'platformatic') {
+        const version = platformaticVersion();
+        if (version === null) {
+          skipped.push({ name, reason: `@platformatic/kafka is not installed; install it with \`${PLATFORMATIC_INSTALL_HINT}\` and run again` });
+          continue;
+        }
+        const description = describePlatformaticPeer(version, config);
+        say(`\n--- peer ${name} (${description}) ---\n`);
+        const r = await runOne(o, w, name, (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker), process.stdout, interrupt);
+        if (!o.json) for (const line of formatSummaryLines(r.totals, w.warmupRecords > 0 ? r.wholeRun : null)) say(`${line}\n`);
+        results.push(peerResult(name, sluice, r, description));
+        reportFailures(name, r);
+        if (r.totals.errors > 0) failed = true;
+      } else if (name === 'java') {
+        if (commandMissing('java')) {
+          skipped.push({ name, reason: `java is not on PATH (${known.install})` });
+          continue;
+        }
+        say(`\n--- peer ${name} (Kafka's ProducerPerformance) ---\n`);
+        const { runJavaPeer } = await import('./peers/java-peer.js');
+        const run = await runJavaPeer(o, w, bootstrap!, () => interrupt.stopped);
+        say(`${run.records} records sent, ${run.recordsPerSec.toFixed(6)} records/sec (${run.mbPerSec.toFixed(2)} MB/sec) [${run.description}]\n`);
+        results.push(externalResult(name, sluice, run));
+      } else if (name === 'librdkafka') {
+        if (commandMissing('kcat')) {
+          skipped.push({ name, reason: `kcat is not on PATH (${known.install})` });
+          continue;
+        }
+        say(`\n--- peer ${name} (kcat -P -l) ---\n`);
+        const { runKcatPeer } = await import('./peers/kcat-peer.js');
+        const run = await runKcatPeer(w, config, new Set(Object.keys(o.producerProps)), bootstrap!, () => interrupt.stopped);
+        say(`${run.records} records sent, ${run.recordsPerSec.toFixed(6)} records/sec (${run.mbPerSec.toFixed(2)} MB/sec) [${run.description}]\n`);
+        results.push(externalResult(name, sluice, run));
       }
+    } catch (err) {
+      if (interrupt.stopped) break;
+      failed = true;
+      skipped.push({ name, reason: `failed: ${(err as Error).message.split('\n')[0].slice(0, 500)}` });
     }
   }
-  if (o.printMetrics && !o.json) process.stdout.write(`\nproducer metrics:\n${JSON.stringify(sluice.metrics ?? {}, null, 2)}\n`);
-  if (o.json) {
-    const json = buildJson(sluice.totals, 'embedded', effectiveSettings(o, config), machineInfo(), peers);
-    const out: Record<string, unknown> = { ...json };
-    if (o.printMetrics) out.metrics = sluice.metrics;
-    process.stdout.write(`${JSON.stringify(out)}\n`);
-  }
-  const peerErrors = peers?.results.some((p) => (p.errors ?? 0) > 0) ?? false;
-  return sluice.totals.errors > 0 || peerErrors ? 1 : 0;
+  return { results, skipped, failed };
 }
+
+/** Prints the failed-record count and the first error (stderr: Kafka's lines stay parseable). */
+function reportFailures(name: string, r: PerfRunResult): void {
+  if (r.totals.errors > 0 || r.wholeRun.errors > 0) {
+    process.stderr.write(`sluice-perf: ${name}: ${r.wholeRun.errors} records failed${r.firstError === null ? '' : `; first error: ${r.firstError.message}`}\n`);
+  } else if (r.firstError !== null) {
+    process.stderr.write(`sluice-perf: ${name}: first error: ${r.firstError.message}\n`);
+  }
+}
+
+/** Runs the command; @returns the exit code (1 when records failed, 130 when interrupted). */
+export async function runPerfCommand(o: PerfOptions): Promise<number> {
+  const config = effectiveProducerConfig(o);
+  if (o.bootstrapServer !== null) {
+    const topic = await ensureBrokerTopic(config, o.bootstrapServer, o.topic, o.partitions, (note) => process.stderr.write(`sluice-perf: ${note}\n`));
+    o.partitions = topic.partitions;
+  }
+  const w = buildWorkload(o);
+  const input = producerInput(o);
+  const interrupt = new Interrupt();
+  interrupt.install();
+  interrupt.onStop(() => process.stderr.write('\nsluice-perf: interrupted: sending stopped; the summary below covers what was acknowledged\n'));
+  try {
+    if (!o.json && o.warmupRecords > 0) process.stdout.write(`${formatWarmupLine(o.warmupRecords)}\n`);
+    const sluice = await runOne(o, w, 'sluice', (tracker) => createSluiceEngine(w, config, input, tracker), process.stdout, interrupt);
+    const wholeRun = o.warmupRecords > 0 ? sluice.wholeRun : null;
+    if (!o.json) for (const line of formatSummaryLines(sluice.totals, wholeRun)) process.stdout.write(`${line}\n`);
+    if (!sluice.interrupted) reportFailures('sluice', sluice);
+    let peers: { results: PeerResult[]; skipped: SkippedPeer[]; failed: boolean } | undefined;
+    if (o.compare !== null && !interrupt.stopped) {
+      peers = await runPeers(o, w, config, sluice, interrupt);
+      if (!o.json) {
+        for (const s of peers.skipped) process.stdout.write(`peer ${s.name} skipped: ${s.reason}\n`);
+        if (peers.results.length > 0) {
+          process.stdout.write(
+            `\n${formatCompareTable(
+              {
+                recordsPerSec: measuredRate(sluice.totals),
+                mbPerSec: ratePerSec(sluice.totals.bytes, sluice.totals.elapsedMs) / MB,
+                latencyMs: sluice.totals.latencyMs,
+              },
+              peers.results,
+            )}\n`,
+          );
+        }
+      }
+    }
+    if (o.printMetrics && !o.json) process.stdout.write(`\nproducer metrics:\n${JSON.stringify(sluice.metrics ?? {}, null, 2)}\n`);
+    if (o.json) {
+      const json = buildJson(sluice.totals, targetName(o), effectiveSettings(o, config), machineInfo(), peers, wholeRun);
+      const out: Record<string, unknown> = { ...json };
+      if (interrupt.stopped) out.interrupted = true;
+      if (o.printMetrics) out.metrics = sluice.metrics;
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    }
+    if (interrupt.stopped) return INTERRUPTED_EXIT_CODE;
+    const peerErrors = peers?.failed ?? false;
+    return sluice.totals.errors > 0 || peerErrors ? 1 : 0;
+  } finally {
+    interrupt.uninstall();
+  }
+}
+

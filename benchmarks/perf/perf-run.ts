@@ -57,6 +57,11 @@ export interface PerfEngine {
   flush(): void;
   /** Sends what is left, waits for every acknowledgement, and releases resources. */
   finish(): Promise<void>;
+  /**
+   * Gives up on everything not yet acknowledged (an interrupted run whose tail takes too
+   * long): what is outstanding fails and `finish` settles soon after. Optional.
+   */
+  abort?(): Promise<void>;
   /** Engine-specific figures for `--print-metrics` / JSON (optional). */
   metrics?(): Record<string, unknown>;
 }
@@ -105,10 +110,14 @@ class PartitionFifo {
 
 /**
  * Latency and throughput bookkeeping for one run (see the file comment). Records appended
- * with a negative time (warm-up) are completed without being measured.
+ * during the warm-up carry their append time encoded as `-(t + 1)` (negative): they count in
+ * the whole-run figures (Kafka's first summary line) but not in the measured ones.
  */
 export class LatencyTracker {
+  /** Latencies of the measured records (after the warm-up). */
   readonly histogram = new LatencyHistogram();
+  /** Latencies of every record, warm-up included (the whole-run line). */
+  readonly wholeHistogram = new LatencyHistogram();
   readonly #fifos: PartitionFifo[] = [];
   /** Measured records acknowledged. */
   completed = 0;
@@ -118,6 +127,12 @@ export class LatencyTracker {
   errors = 0;
   /** Key + value bytes of measured acknowledged records. */
   bytes = 0;
+  /** Records acknowledged, warm-up included. */
+  wholeCompleted = 0;
+  /** Key + value bytes of every acknowledged record. */
+  wholeBytes = 0;
+  /** Records that failed, warm-up included. */
+  wholeErrors = 0;
   /** Time of the last acknowledgement (performance.now ms). */
   lastAckMs = 0;
   /** First error seen, for the report. */
@@ -134,7 +149,7 @@ export class LatencyTracker {
 
   /**
    * `count` records of `bytes` key+value bytes in all were appended to `partition`, in
-   * order, at `appendMs` (negative: warm-up, not measured).
+   * order, at `appendMs` (negative: warm-up, encoded as `-(t + 1)`).
    */
   onAppendRun(partition: number, appendMs: number, count: number, bytes: number): void {
     this.#fifos[partition].push(appendMs, count, bytes);
@@ -148,11 +163,14 @@ export class LatencyTracker {
     const now = performance.now();
     const f = this.#fifos[partition];
     const h = this.histogram;
+    const all = this.wholeHistogram;
     let left = recordCount <= f.records ? recordCount : f.records;
     f.records -= left;
     this.settled += left;
     let measured = 0;
     let bytes = 0;
+    let whole = 0;
+    let wholeBytes = 0;
     let sum = 0;
     let max = this.#windowLatencyMax;
     while (left > 0) {
@@ -171,27 +189,36 @@ export class LatencyTracker {
         f.head++;
       }
       left -= take;
-      const t = f.times[i];
-      if (t < 0) continue;
-      measured += take;
+      let t = f.times[i];
+      const warmup = t < 0;
+      if (warmup) t = -t - 1;
+      else measured += take;
+      whole += take;
       if (error === null) {
         const latency = now - t;
-        h.recordMany(latency, take);
+        all.recordMany(latency, take);
+        if (!warmup) {
+          h.recordMany(latency, take);
+          bytes += runBytes;
+        }
         sum += latency * take;
         if (latency > max) max = latency;
-        bytes += runBytes;
+        wholeBytes += runBytes;
       }
     }
     if (error === null) {
       this.completed += measured;
       this.bytes += bytes;
-      this.#windowRecords += measured;
-      this.#windowBytes += bytes;
+      this.wholeCompleted += whole;
+      this.wholeBytes += wholeBytes;
+      this.#windowRecords += whole;
+      this.#windowBytes += wholeBytes;
       this.#windowLatencySum += sum;
       this.#windowLatencyMax = max;
       this.lastAckMs = now;
     } else {
       this.errors += measured;
+      this.wholeErrors += whole;
       this.firstError ??= error;
     }
   };
@@ -226,16 +253,30 @@ export class LatencyTracker {
 export interface PerfRunHooks {
   /** Every `reportingIntervalMs`: the window's figures (Kafka's 5-second line). */
   onWindow?(w: WindowStats): void;
+  /** Once, when the warm-up is over and measuring starts (Kafka prints "In steady state."). */
+  onSteadyState?(): void;
   /** About every 100 ms: records appended so far. */
   onProgress?(appended: number): void;
+  /**
+   * Asked between chunks: true stops sending (Ctrl-C); what was sent is still waited for,
+   * for at most `stopGraceMs`, then the engine is aborted.
+   */
+  shouldStop?(): boolean;
+  /** How long an interrupted run waits for what it sent (default 3000 ms). */
+  stopGraceMs?: number;
 }
 
 /** A finished run. */
 export interface PerfRunResult {
   engine: string;
+  /** The measured records (after the warm-up). */
   totals: RunTotals;
-  /** Records appended (= numRecords unless the run failed). */
+  /** Every record, warm-up included: Kafka's whole-run line (same as `totals` without warm-up). */
+  wholeRun: RunTotals;
+  /** Records appended (= numRecords unless the run failed or was stopped). */
   appended: number;
+  /** Stopped by `shouldStop` before every record was sent. */
+  interrupted: boolean;
   firstError: Error | null;
   metrics: Record<string, unknown> | undefined;
 }
@@ -268,8 +309,11 @@ export async function runPerf(
   const engine = await makeEngine(tracker);
   const total = w.numRecords;
   const warmup = w.warmupRecords;
-  const poolSize = w.values.length;
+  const values = w.values;
+  const poolSize = values.length;
   const recordBytes = w.recordBytes;
+  const keys = w.keys;
+  const monotonic = w.monotonic;
   const throughput = w.throughput;
   const timeOrigin = performance.timeOrigin;
 
@@ -279,16 +323,15 @@ export async function runPerf(
   let measureStartMs = -1;
   /** Records the producer accepted (appended), to tell a broken setup from a fail-fast one. */
   let accepted = 0;
+  let interrupted = false;
   let nextWindowMs = Infinity;
   let nextProgressMs = 0;
   let i = 0;
   let now = performance.now();
   const startMs = now;
-  if (warmup === 0) {
-    measureStartMs = now;
-    tracker.takeWindow();
-    nextWindowMs = now + w.reportingIntervalMs;
-  }
+  tracker.takeWindow();
+  nextWindowMs = now + w.reportingIntervalMs;
+  if (warmup === 0) measureStartMs = now;
 
   while (i < total) {
     now = performance.now();
@@ -299,6 +342,10 @@ export async function runPerf(
     if (hooks.onProgress !== undefined && now >= nextProgressMs) {
       hooks.onProgress(i);
       nextProgressMs = now + 100;
+    }
+    if (hooks.shouldStop?.() === true) {
+      interrupted = true;
+      break;
     }
     let end = i + CHUNK_RECORDS < total ? i + CHUNK_RECORDS : total;
     if (warmup > 0 && i < warmup && end > warmup) end = warmup;
@@ -314,7 +361,8 @@ export async function runPerf(
       if (end - i > allowed - sent) end = i + (allowed - sent);
     }
     const measuring = i >= warmup;
-    let t = measuring ? now : -1;
+    // Warm-up records carry -(t + 1): counted in the whole run only (see LatencyTracker).
+    let t = measuring ? now : -now - 1;
     let tsMs = Math.floor(timeOrigin + now);
     // The open run: records of partition runP appended at reading runT (see the file comment).
     let runP = -1;
@@ -322,15 +370,26 @@ export async function runPerf(
     let runCount = 0;
     let runBytes = 0;
     for (; i < end; i++) {
-      if ((i & (CLOCK_EVERY - 1)) === 0 && measuring) {
-        t = performance.now();
-        tsMs = Math.floor(timeOrigin + t);
+      if ((i & (CLOCK_EVERY - 1)) === 0) {
+        const c = performance.now();
+        t = measuring ? c : -c - 1;
+        tsMs = Math.floor(timeOrigin + c);
       }
-      rng = (rng + 0x6d2b79f5) | 0;
-      let x = rng;
-      x = Math.imul(x ^ (x >>> 15), x | 1);
-      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-      const j = ((x ^ (x >>> 14)) & 0x7fffffff) % poolSize;
+      let j: number;
+      if (monotonic) {
+        // Kafka's --payload-monotonic: the value is the record's index. A fresh buffer per
+        // record (an engine may still hold the previous one of this pool entry).
+        j = i % poolSize;
+        const value = Buffer.from(String(i), 'latin1');
+        values[j] = value;
+        recordBytes[j] = value.length + (keys === null ? 0 : keys[j].length);
+      } else {
+        rng = (rng + 0x6d2b79f5) | 0;
+        let x = rng;
+        x = Math.imul(x ^ (x >>> 15), x | 1);
+        x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+        j = ((x ^ (x >>> 14)) & 0x7fffffff) % poolSize;
+      }
       let p: number;
       try {
         const r = engine.append(j, tsMs);
@@ -345,11 +404,12 @@ export async function runPerf(
         }
       } catch (err) {
         if (measuring) tracker.errors++;
+        tracker.wholeErrors++;
         tracker.firstError ??= err as Error;
         // Give up only when nothing at all is accepted (a broken setup), not when a fail-fast
         // producer (max.block.ms=0) rejects records while its memory is in flight. Step past
         // this record first: it is already counted.
-        if (tracker.errors > 1000 && accepted === 0) {
+        if (tracker.wholeErrors > 1000 && accepted === 0) {
           i++;
           break;
         }
@@ -368,20 +428,23 @@ export async function runPerf(
       }
     }
     if (runCount > 0) tracker.onAppendRun(runP, runT, runCount, runBytes);
-    if (tracker.errors > 1000 && accepted === 0) break;
+    if (tracker.wholeErrors > 1000 && accepted === 0) break;
     if (i === warmup && measureStartMs < 0) {
       // Warm-up done: wait for its records, then start measuring from a clean state.
       engine.flush();
       const waitStartMs = performance.now();
-      while (tracker.settled < warmup) {
+      while (tracker.settled < accepted) {
+        if (hooks.shouldStop?.() === true) break;
         if (performance.now() - waitStartMs > WARMUP_SETTLE_LIMIT_MS) {
-          throw new Error(`${engine.name}: ${warmup - tracker.settled} of ${warmup} warm-up records not acknowledged after ${WARMUP_SETTLE_LIMIT_MS} ms`);
+          throw new Error(`${engine.name}: ${accepted - tracker.settled} of ${warmup} warm-up records not acknowledged after ${WARMUP_SETTLE_LIMIT_MS} ms`);
         }
         await sleep(1);
       }
       measureStartMs = performance.now();
+      // The warm-up's last partial window is dropped: windows restart with measuring.
       tracker.takeWindow();
       nextWindowMs = measureStartMs + w.reportingIntervalMs;
+      hooks.onSteadyState?.();
     }
     await yieldToEventLoop();
   }
@@ -397,22 +460,50 @@ export async function runPerf(
           }
         }, 50);
   try {
-    await engine.finish();
+    if (interrupted && engine.abort !== undefined) {
+      // Ctrl-C: deliver what was sent if that is quick, else give up on it.
+      const finished = engine.finish();
+      const graceMs = hooks.stopGraceMs ?? 3000;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        finished.then(() => true),
+        new Promise<boolean>((resolve) => {
+          graceTimer = setTimeout(() => resolve(false), graceMs);
+        }),
+      ]);
+      clearTimeout(graceTimer);
+      if (!inTime) {
+        await engine.abort();
+        await finished.catch(() => undefined);
+      }
+    } else {
+      await engine.finish();
+    }
   } finally {
     if (timer !== null) clearInterval(timer);
   }
-  const elapsedMs = (tracker.lastAckMs > 0 ? tracker.lastAckMs : performance.now()) - (measureStartMs >= 0 ? measureStartMs : startMs);
+  const endMs = tracker.lastAckMs > 0 ? tracker.lastAckMs : performance.now();
+  const notSent = i < total && !interrupted ? total - i : 0;
+  const measuredStart = measureStartMs >= 0 ? measureStartMs : endMs;
   return {
     engine: engine.name,
     appended: i,
+    interrupted,
     firstError: tracker.firstError,
     metrics: engine.metrics?.(),
     totals: {
       records: tracker.completed,
-      errors: tracker.errors + (i < total ? total - i : 0),
+      errors: tracker.errors + notSent,
       bytes: tracker.bytes,
-      elapsedMs,
+      elapsedMs: Math.max(0, endMs - measuredStart),
       latencyMs: tracker.histogram.summary(),
+    },
+    wholeRun: {
+      records: tracker.wholeCompleted,
+      errors: tracker.wholeErrors + notSent,
+      bytes: tracker.wholeBytes,
+      elapsedMs: endMs - startMs,
+      latencyMs: tracker.wholeHistogram.summary(),
     },
   };
 }

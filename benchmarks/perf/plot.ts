@@ -79,9 +79,9 @@ export function arrangeBars(axes: readonly string[], rows: readonly SweepRow[]):
     const si = seriesValues.indexOf(r.settings[seriesAxis]);
     g.bars.push({
       series: series[si].name,
-      value: r.failure === undefined ? r.recordsPerSec : NaN,
+      value: r.recordsPerSec > 0 ? r.recordsPerSec : NaN,
       colour: series[si].colour,
-      label: r.failure === undefined ? shortNumber(r.recordsPerSec) : 'failed',
+      label: r.recordsPerSec > 0 ? shortNumber(r.recordsPerSec) : 'failed',
     });
     for (const p of r.peers ?? []) {
       let m = peerSums.get(key);

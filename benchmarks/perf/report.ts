@@ -3,13 +3,19 @@
  * window line and the final line), the `--json` object, the peer comparison table and the
  * sweep table. Pure functions of numbers, so the formats are unit-tested.
  *
- * Kafka's lines (org.apache.kafka.tools.ProducerPerformance.Stats):
- *   "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency."
- *   "%d records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency,
- *    %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th."
- * MB is 1024 * 1024 bytes, as there. One deliberate difference: Kafka prints percentiles as
- * whole milliseconds, which would print "0 ms" for everything an in-memory cluster does;
- * they are printed with two decimals here ("0.42 ms 50th").
+ * Kafka's lines (org.apache.kafka.tools.ProducerPerformance.Stats, Kafka 4.4):
+ *   window: "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency."
+ *   final:  "%d%s records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency,
+ *            %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th."   (%s: "" or " steady state")
+ *   with --warmup-records, first "Warmup first %d records. Steady state results will print after
+ *   the complete test summary.", "In steady state." before the first steady-state window, and
+ *   the final line twice: the whole run, then " steady state".
+ * MB is 1024 * 1024 bytes, as there. The percentiles are whole milliseconds, as Kafka prints
+ * them, so that scripts that parse Kafka's output read these lines too; Kafka's latencies are
+ * differences of millisecond clock readings, so a percentile here is rounded to the nearest
+ * millisecond (the `--json` object has them exact). avg and max keep their decimals (%.2f).
+ * Failures are not in the line (Kafka prints a stack trace per failed record instead): the
+ * tool reports them on stderr.
  */
 import os from 'node:os';
 import type { LatencySummary } from './latency-histogram.js';
@@ -101,18 +107,40 @@ export function formatWindowLine(w: WindowStats): string {
   );
 }
 
-/** Kafka's final line (percentiles with two decimals, see the file comment). */
-export function formatFinalLine(t: RunTotals): string {
+/** A percentile as Kafka prints it: whole milliseconds (see the file comment). */
+export function wholeMs(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms) : 0;
+}
+
+/**
+ * Kafka's final line; `steadyState` adds Kafka's " steady state" (the line for the records
+ * after --warmup-records).
+ */
+export function formatFinalLine(t: RunTotals, steadyState = false): string {
   const recsPerSec = ratePerSec(t.records, t.elapsedMs);
   const mbPerSec = ratePerSec(t.bytes, t.elapsedMs) / MB;
   const l = t.latencyMs;
-  const errors = t.errors > 0 ? ` ${t.errors} records failed.` : '';
   return (
-    `${t.records} records sent, ${recsPerSec.toFixed(6)} records/sec (${mbPerSec.toFixed(2)} MB/sec), ` +
+    `${t.records}${steadyState ? ' steady state' : ''} records sent, ${recsPerSec.toFixed(6)} records/sec (${mbPerSec.toFixed(2)} MB/sec), ` +
     `${l.avg.toFixed(2)} ms avg latency, ${l.max.toFixed(2)} ms max latency, ` +
-    `${l.p50.toFixed(2)} ms 50th, ${l.p95.toFixed(2)} ms 95th, ${l.p99.toFixed(2)} ms 99th, ${l.p999.toFixed(2)} ms 99.9th.` +
-    errors
+    `${wholeMs(l.p50)} ms 50th, ${wholeMs(l.p95)} ms 95th, ${wholeMs(l.p99)} ms 99th, ${wholeMs(l.p999)} ms 99.9th.`
   );
+}
+
+/** Kafka's announcement of a warm-up, printed before the run. */
+export function formatWarmupLine(warmupRecords: number): string {
+  return `Warmup first ${warmupRecords} records. Steady state results will print after the complete test summary.`;
+}
+
+/** Kafka's line before the first steady-state window. */
+export const STEADY_STATE_LINE = 'In steady state.';
+
+/**
+ * Kafka's final lines: the whole run, and with a warm-up the steady-state line after it
+ * (`wholeRun` null: no warm-up, one line).
+ */
+export function formatSummaryLines(measured: RunTotals, wholeRun: RunTotals | null): string[] {
+  return wholeRun === null ? [formatFinalLine(measured)] : [formatFinalLine(wholeRun), formatFinalLine(measured, true)];
 }
 
 /** The `--json` object: one line, for scripts. */
@@ -125,6 +153,10 @@ export interface PerfJson {
   latencyMs: LatencySummary;
   errors: number;
   elapsedMs: number;
+  /** With --warmup-records: every record, warm-up included (Kafka's first summary line). */
+  wholeRun?: { records: number; recordsPerSec: number; mbPerSec: number; latencyMs: LatencySummary; errors: number; elapsedMs: number };
+  /** Set when Ctrl-C stopped the run: the figures cover what was acknowledged until then. */
+  interrupted?: boolean;
   /** Every effective setting: the harness's and the producer's (camelCase and Kafka names). */
   config: Record<string, unknown>;
   machine: MachineInfo;
@@ -139,6 +171,7 @@ export function buildJson(
   config: Record<string, unknown>,
   machine: MachineInfo,
   peers?: { results: PeerResult[]; skipped: SkippedPeer[] },
+  wholeRun?: RunTotals | null,
 ): PerfJson {
   const out: PerfJson = {
     tool: 'sluice-perf',
@@ -152,6 +185,16 @@ export function buildJson(
     config,
     machine,
   };
+  if (wholeRun !== undefined && wholeRun !== null) {
+    out.wholeRun = {
+      records: wholeRun.records,
+      recordsPerSec: round(ratePerSec(wholeRun.records, wholeRun.elapsedMs), 1),
+      mbPerSec: round(ratePerSec(wholeRun.bytes, wholeRun.elapsedMs) / MB, 3),
+      latencyMs: roundSummary(wholeRun.latencyMs),
+      errors: wholeRun.errors,
+      elapsedMs: round(wholeRun.elapsedMs, 1),
+    };
+  }
   if (peers !== undefined) {
     out.peers = peers.results.map((p) => ({
       ...p,
@@ -224,30 +267,41 @@ export function formatCompareTable(sluice: { recordsPerSec: number; mbPerSec: nu
   return formatTable(rows);
 }
 
-/** One row of a sweep: the combination's settings and what it measured. */
+/** One row of a sweep: the combination's settings and what it measured (medians of its runs). */
 export interface SweepRow {
   settings: Record<string, string>;
+  /** Median of the runs' records/s. */
   recordsPerSec: number;
   mbPerSec: number;
   latencyMs: LatencySummary;
   errors: number;
+  /** Records/s of every run of the cell, in run order (empty for a cell that never ran). */
+  runs?: number[];
   peers?: PeerResult[];
   /** Why the combination failed to run, if it did. */
   failure?: string;
 }
 
-/** The `--sweep` table: one row per combination. */
+/** `low-high` of a cell's runs ("2.41M-2.60M"), or '' for fewer than two. */
+export function formatRange(runs: readonly number[] | undefined): string {
+  if (runs === undefined || runs.length < 2) return '';
+  const short = (x: number): string => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(0)}k` : x.toFixed(0));
+  return `${short(Math.min(...runs))}-${short(Math.max(...runs))}`;
+}
+
+/** The `--sweep` table: one row per combination (medians, with the range of its runs). */
 export function formatSweepTable(axes: readonly string[], rows: readonly SweepRow[]): string {
   const peerNames = [...new Set(rows.flatMap((r) => (r.peers ?? []).map((p) => p.name)))];
-  const header: string[] = [...axes, 'records/s', 'MB/s', 'avg ms', 'p99 ms', 'errors'];
+  const withRuns = rows.some((r) => (r.runs?.length ?? 0) > 1);
+  const header: string[] = [...axes, 'records/s', ...(withRuns ? ['range', 'runs'] : []), 'MB/s', 'avg ms', 'p99 ms', 'errors'];
   for (const n of peerNames) header.push(`${n} records/s`, `vs ${n}`);
   const out: (string | number)[][] = [header];
   for (const r of rows) {
     const row: (string | number)[] = axes.map((a) => r.settings[a] ?? '');
-    if (r.failure !== undefined) {
-      row.push(NaN, NaN, NaN, NaN, r.failure);
+    if (r.failure !== undefined && !(r.recordsPerSec > 0)) {
+      row.push(NaN, ...(withRuns ? ['', r.runs?.length ?? 0] : []), NaN, NaN, NaN, r.failure);
     } else {
-      row.push(Math.round(r.recordsPerSec), r.mbPerSec, r.latencyMs.avg, r.latencyMs.p99, r.errors);
+      row.push(Math.round(r.recordsPerSec), ...(withRuns ? [formatRange(r.runs), r.runs?.length ?? 0] : []), r.mbPerSec, r.latencyMs.avg, r.latencyMs.p99, r.failure ?? r.errors);
     }
     for (const n of peerNames) {
       const p = r.peers?.find((x) => x.name === n);

@@ -1,7 +1,9 @@
 /**
  * Sluice as a {@link PerfEngine}: the real `Producer` facade (accumulator + sender +
  * Kafka's default partitioner) on its no-promise path, `send(record, null)`, over an
- * embedded `InMemoryCluster` with `retainLog: false`, with seal workers from
+ * embedded `InMemoryCluster` with `retainLog: false` — or, when the settings name
+ * `bootstrap.servers`, over the producer's own Kafka wire transport to that broker (the
+ * network the producer builds for itself, as an application's would) — with seal workers from
  * `@sluice/worker`'s `createSealer(config)` (inline when `seal.workers` is 0 or there is no
  * compression). Completions are observed per batch through the producer's `batchListener`.
  *
@@ -31,12 +33,15 @@ interface MutableRecord {
  * @param input - the settings as given (what the producer and the sealer are built from)
  */
 export function createSluiceEngine(w: Workload, config: ProducerConfig, input: Record<string, unknown>, tracker: LatencyTracker): PerfEngine {
-  const network = new InMemoryCluster({
-    brokers: w.brokers,
-    topics: { [w.topic]: w.partitions },
-    retainLog: false,
-    maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
-  });
+  const wire = config.bootstrapServers.length > 0;
+  const network = wire
+    ? null
+    : new InMemoryCluster({
+        brokers: w.brokers,
+        topics: { [w.topic]: w.partitions },
+        retainLog: false,
+        maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
+      });
   const seededUniform = mulberry32(w.seed ^ 0x9a71);
   const random = (): number => seededUniform() / 4294967296;
   const partitioner = new DefaultPartitioner({ batchSizeBytes: config.batchSize, random });
@@ -44,7 +49,7 @@ export function createSluiceEngine(w: Workload, config: ProducerConfig, input: R
   const onBatchDone = tracker.onBatchDone;
   const producer = new Producer({
     config: input,
-    network,
+    ...(network === null ? {} : { network }),
     sealer,
     partitioner,
     random,
@@ -75,15 +80,18 @@ export function createSluiceEngine(w: Workload, config: ProducerConfig, input: R
     async finish(): Promise<void> {
       await producer.flush();
       await producer.close();
-      await network.close();
+      await network?.close();
       const pool = producer.accumulator.pool;
       if (pool.availableMemory() !== pool.totalMemory) {
         throw new Error(`pool memory not returned after close: ${pool.availableMemory()} of ${pool.totalMemory} bytes available`);
       }
     },
+    async abort(): Promise<void> {
+      await producer.close({ timeoutMs: 0 });
+    },
     metrics(): Record<string, unknown> {
       const stats = (sealer as { stats?: unknown }).stats;
-      return { ...producer.metrics(), cluster: network.stats(), sealer: sealer.constructor.name, ...(stats === undefined ? {} : { sealerStats: stats }) };
+      return { ...producer.metrics(), ...(network === null ? {} : { cluster: network.stats() }), sealer: sealer.constructor.name, ...(stats === undefined ? {} : { sealerStats: stats }) };
     },
   };
 }

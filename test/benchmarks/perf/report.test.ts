@@ -35,15 +35,19 @@ describe('sluice-perf report', () => {
   });
 
   describe('formatFinalLine()', () => {
-    it('prints Kafka’s final line with percentiles to two decimals', () => {
+    it('prints Kafka’s final line with whole-millisecond percentiles, as Kafka does', () => {
       expect(formatFinalLine(totals)).to.equal(
         '5000000 records sent, 3125000.000000 records/sec (298.02 MB/sec), 3.46 ms avg latency, 80.25 ms max latency, ' +
-          '2.50 ms 50th, 9.13 ms 95th, 17.00 ms 99th, 55.50 ms 99.9th.',
+          '3 ms 50th, 9 ms 95th, 17 ms 99th, 56 ms 99.9th.',
       );
     });
 
-    it('says how many records failed', () => {
-      expect(formatFinalLine({ ...totals, errors: 12 })).to.match(/99\.9th\. 12 records failed\.$/);
+    it('prints Kafka’s steady-state line', () => {
+      expect(formatFinalLine(totals, true)).to.match(/^5000000 steady state records sent, 3125000\.000000 records\/sec/);
+    });
+
+    it('keeps failures out of the line (scripts anchor on "99.9th.")', () => {
+      expect(formatFinalLine({ ...totals, errors: 12 })).to.match(/ ms 99\.9th\.$/);
     });
   });
 

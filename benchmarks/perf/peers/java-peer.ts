@@ -1,0 +1,112 @@
+/**
+ * Kafka's Java producer as a peer: Kafka's own `org.apache.kafka.tools.ProducerPerformance`
+ * (what `kafka-producer-perf-test.sh` runs) from the kafka-tools 4.4 jar, with the JVM flags
+ * Kafka's scripts give it (test/brokers/java-perf.ts), against the same broker and topic.
+ *
+ * Same records, as far as the tool can send them:
+ * - values: the run's value pool written to a `--payload-file` (the tool picks a line at random
+ *   per record, as sluice-perf picks a pool entry), or the user's `--payload-file`, or
+ *   `--payload-monotonic`;
+ * - keys: the tool only makes decimal integer keys (`--key-distribution range|random
+ *   --record-key-range N`). Those are passed as they are; for `--key-size N` (random letters)
+ *   the closest it has is `random` over [0, 2^31 - 1): keys of up to 10 bytes (9.5 on average),
+ *   spread over the partitions like random letter keys. The description says so;
+ * - settings: every producer setting given, under its Kafka name, as `--command-property`
+ *   (Sluice-only settings such as `seal.workers` are left out), and `--warmup-records`,
+ *   `--throughput`, `--random-seed` as given.
+ * The measured figures are the tool's own steady-state line with a warm-up, else its whole-run
+ * line (which starts after the JVM and the KafkaProducer are up). Its MB/s counts value bytes
+ * only (Kafka's `Stats.record(latency, payload.length)`).
+ */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureKafkaJars, kafkaClasspath } from '../../../test/brokers/kafka-broker.js';
+import { parseProducerPerformanceLine, PRODUCER_PERFORMANCE_JVM_OPTIONS } from '../../../test/brokers/java-perf.js';
+import type { ProducerPerformanceSummary } from '../../../test/brokers/java-perf.js';
+import type { PerfOptions } from '../cli.js';
+import { kafkaName } from '../cli.js';
+import { KAFKA_PRODUCER_SETTINGS } from '../kafka-settings.js';
+import type { Workload } from '../workload.js';
+import type { ExternalPeerRun } from './external-process.js';
+import { runChild } from './external-process.js';
+
+/** Kafka's `--record-key-range` is an Integer: the widest key range the tool can draw from. */
+const WIDEST_KEY_RANGE = 2147483647;
+
+/** The producer settings as Kafka's tool takes them (Kafka names; Sluice-only ones dropped). */
+export function javaProducerProps(o: PerfOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o.producerProps)) {
+    const name = kafkaName(k);
+    if (KAFKA_PRODUCER_SETTINGS.has(name) && name !== 'bootstrap.servers') out[name] = v;
+  }
+  return out;
+}
+
+/** The tool's arguments (after the class name) for this run. */
+export function javaPeerArgs(o: PerfOptions, w: Workload, bootstrap: string, payloadFile: string | null): string[] {
+  const args = ['--bootstrap-server', bootstrap, '--topic', w.topic, '--num-records', String(w.numRecords), '--throughput', String(w.throughput)];
+  if (o.payloadMonotonic) args.push('--payload-monotonic');
+  else if (o.payloadFile !== null) args.push('--payload-file', o.payloadFile, '--payload-delimiter', o.payloadDelimiter === '\n' ? '\\n' : o.payloadDelimiter);
+  else args.push('--payload-file', payloadFile!);
+  if (o.keyDistribution === 'range' || o.keyDistribution === 'random') args.push('--key-distribution', o.keyDistribution, '--record-key-range', String(o.recordKeyRange));
+  else if (o.keyDistribution === 'fixed') args.push('--key-distribution', 'random', '--record-key-range', String(WIDEST_KEY_RANGE));
+  if (w.warmupRecords > 0) args.push('--warmup-records', String(w.warmupRecords));
+  args.push('--random-seed', String(o.seed));
+  const props = Object.entries(javaProducerProps(o)).map(([k, v]) => `${k}=${v}`);
+  if (props.length > 0) args.push('--command-property', ...props);
+  return args;
+}
+
+/** Writes the value pool as the tool's payload file (one value per line). */
+export function writeJavaPayloadFile(w: Workload): string {
+  for (const v of w.values) {
+    if (v.includes(0x0a)) throw new Error('a value holds a newline: it cannot be one line of a --payload-file');
+  }
+  const path = join(tmpdir(), `sluice-perf-java-payloads-${process.pid}.txt`);
+  writeFileSync(path, Buffer.concat(w.values.flatMap((v) => [v, Buffer.from('\n')])));
+  return path;
+}
+
+function toRun(s: ProducerPerformanceSummary, description: string, wallMs: number): ExternalPeerRun {
+  return {
+    records: s.records,
+    recordsPerSec: s.recordsPerSec,
+    mbPerSec: s.mbPerSec,
+    latencyMs: { avg: s.avgLatencyMs, max: s.maxLatencyMs, p50: s.p50LatencyMs, p95: s.p95LatencyMs, p99: s.p99LatencyMs, p999: s.p999LatencyMs },
+    errors: 0,
+    description,
+    wallMs,
+  };
+}
+
+/**
+ * Runs Kafka's ProducerPerformance once.
+ * @throws when java or the jars are missing, or the tool prints no summary
+ */
+export async function runJavaPeer(o: PerfOptions, w: Workload, bootstrap: string, stop: () => boolean): Promise<ExternalPeerRun> {
+  const libs = await ensureKafkaJars();
+  const payloadFile = o.payloadFile === null && !o.payloadMonotonic ? writeJavaPayloadFile(w) : null;
+  const args = [...PRODUCER_PERFORMANCE_JVM_OPTIONS, '-cp', kafkaClasspath(libs), 'org.apache.kafka.tools.ProducerPerformance', ...javaPeerArgs(o, w, bootstrap, payloadFile)];
+  const r = await runChild('java', args, { timeoutMs: 30 * 60_000, stop });
+  let total: ProducerPerformanceSummary | null = null;
+  let steady: ProducerPerformanceSummary | null = null;
+  for (const line of r.stdout.split('\n')) {
+    const parsed = parseProducerPerformanceLine(line);
+    if (parsed === null) continue;
+    if (parsed.steadyState) steady = parsed.summary;
+    else total = parsed.summary;
+  }
+  if (total === null) {
+    throw new Error(`ProducerPerformance ${r.stopped ? 'was stopped' : `exited ${r.code ?? r.signal}`} without a summary line; stderr: ${r.stderr.slice(-1500)}`);
+  }
+  const keys =
+    o.keyDistribution === 'fixed'
+      ? `, keys: decimal integers in [0, 2^31-1) (the tool has no ${o.keySize}-byte keys)`
+      : o.keyDistribution === 'none'
+        ? ''
+        : `, keys: --key-distribution ${o.keyDistribution}`;
+  const description = `Kafka's ProducerPerformance from kafka-tools 4.4.0 (Java producer, JVM ${PRODUCER_PERFORMANCE_JVM_OPTIONS.join(' ')})${keys}; ${steady !== null ? 'steady-state line' : 'whole-run line'}; MB/s of values only`;
+  return toRun(steady ?? total, description, r.elapsedMs);
+}
