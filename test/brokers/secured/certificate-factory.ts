@@ -70,6 +70,17 @@ function asn1Time(date: Date): string {
   return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 }
 
+/** The last signing queued per CA directory: `openssl ca` rewrites the CA's serial and index files, so two at once race (a rename fails). */
+const signingQueues = new Map<string, Promise<unknown>>();
+
+/** Runs `sign` after every signing already queued for `ca` (key generation stays parallel). */
+function signingTurn<T>(ca: CertificateAuthority, sign: () => Promise<T>): Promise<T> {
+  const previous = signingQueues.get(ca.dir) ?? Promise.resolve();
+  const turn = previous.then(sign, sign);
+  signingQueues.set(ca.dir, turn.catch(() => undefined));
+  return turn;
+}
+
 /**
  * Creates a CA (self-signed, valid from an hour ago for 30 days) in `dir/<name>`.
  * @throws when openssl fails (its stderr quoted)
@@ -129,12 +140,14 @@ export async function issueCertificate(ca: CertificateAuthority, options: LeafOp
     ),
   );
   const now = Date.now();
-  await openssl([
-    'ca', '-config', join(ca.dir, 'ca.cnf'), '-batch', '-notext', '-in', csrFile, '-out', certFile,
-    '-startdate', asn1Time(options.notBefore ?? new Date(now - HOUR_MS)),
-    '-enddate', asn1Time(options.notAfter ?? new Date(now + 30 * 24 * HOUR_MS)),
-    '-extfile', extFile, '-extensions', 'leaf',
-  ]);
+  await signingTurn(ca, () =>
+    openssl([
+      'ca', '-config', join(ca.dir, 'ca.cnf'), '-batch', '-notext', '-in', csrFile, '-out', certFile,
+      '-startdate', asn1Time(options.notBefore ?? new Date(now - HOUR_MS)),
+      '-enddate', asn1Time(options.notAfter ?? new Date(now + 30 * 24 * HOUR_MS)),
+      '-extfile', extFile, '-extensions', 'leaf',
+    ]),
+  );
   let encryptedKeyFile: string | null = null;
   if (options.keyPassword !== undefined) {
     encryptedKeyFile = `${stem}.enc.key`;
