@@ -14,6 +14,7 @@ import { ConfigError, SslAuthenticationError, SluiceError } from '../../../../pa
 import { resolveConfig } from '../../../../packages/core/src/config.js';
 import type { ProducerConfigInput } from '../../../../packages/core/src/config.js';
 import { BrokerConnection } from '../../../../packages/core/src/network/wire/broker-connection.js';
+import { Producer } from '../../../../packages/core/src/producer.js';
 import { tlsOptionsFor, tlsSocketOpener } from '../../../../packages/core/src/network/wire/tls-socket.js';
 import { ApiKey } from '../../../../packages/core/src/protocol/api-keys.js';
 import { findMissingCommands } from '../../../brokers/tracked-process.js';
@@ -148,6 +149,27 @@ describe('TLS sockets (tls-socket.ts)', function () {
       const options = tlsOptionsFor(settings({ 'ssl.ca.location': ca.certFile }), { ca: [otherCa.certPem], maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
       expect(options.ca).to.deep.equal([otherCa.certPem]);
       expect(options).to.include({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
+    });
+
+    it('fails with a ConfigError naming ssl.key.password when the key does not decrypt, when the producer is built (not on connecting)', () => {
+      const input = { 'ssl.certificate.location': client.certFile, 'ssl.key.location': client.encryptedKeyFile! };
+      expect(() => tlsOptionsFor(settings({ ...input, 'ssl.key.password': 'not-the-password' }))).to.throw(
+        ConfigError,
+        `ssl.key.password: cannot decrypt the private key (ssl.key.location=${client.encryptedKeyFile}): the password is wrong`,
+      );
+      expect(() => tlsOptionsFor(settings(input))).to.throw(ConfigError, 'the password is missing');
+      expect(() => new Producer({ config: { 'bootstrap.servers': '127.0.0.1:1', 'security.protocol': 'SSL', ...input, 'ssl.key.password': 'not-the-password' } })).to.throw(
+        ConfigError,
+        'ssl.key.password',
+      );
+    });
+
+    it("fails with a ConfigError when the key is not the certificate's, or Node refuses the options", () => {
+      expect(() => tlsOptionsFor(settings({ 'ssl.certificate.pem': client.certPem, 'ssl.key.pem': server.keyPem }))).to.throw(
+        ConfigError,
+        'the private key (ssl.key.pem) is not the key of the certificate (ssl.certificate.pem)',
+      );
+      expect(() => tlsOptionsFor(settings({ 'ssl.certificate.pem': 'not a certificate', 'ssl.key.pem': client.keyPem }))).to.throw(ConfigError, 'TLS settings (ssl.*, ProducerOptions.tls) rejected');
     });
 
     it('never puts the key password in an error message', () => {

@@ -12,12 +12,14 @@
  * | `ssl.endpoint.identification.algorithm` = `https` (default) / '' | host-name check on / off (`checkServerIdentity`) |
  * | `ssl.enabled.protocols` | `minVersion`, `maxVersion` |
  *
- * The server name (SNI) is the broker's host name unless it is an IP address.
+ * The server name (SNI) is the broker's host name unless it is an IP address. The TLS context
+ * is built once when the producer is, so that a wrong `ssl.key.password` or a key that does not
+ * match its certificate is a ConfigError then.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { ConnectionOptions, SecureVersion } from 'node:tls';
 import type { ProducerConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
@@ -43,7 +45,8 @@ const TLS_VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', '
  * Node's TLS options for the settings (files read now).
  * @param extra - Node's own options, applied last (they win)
  * @throws ConfigError naming the setting when a file cannot be read, a protocol is unknown,
- *   or a certificate is given without its key (or the other way round)
+ *   a certificate is given without its key (or the other way round), the key does not decrypt
+ *   with `ssl.key.password` or is not the certificate's, or Node refuses the options
  */
 export function tlsOptionsFor(config: TlsConfig, extra: ConnectionOptions = {}): ConnectionOptions {
   const options: ConnectionOptions = {};
@@ -73,7 +76,31 @@ export function tlsOptionsFor(config: TlsConfig, extra: ConnectionOptions = {}):
   options.minVersion = versions.reduce((a, b) => (order(a) <= order(b) ? a : b));
   options.maxVersion = versions.reduce((a, b) => (order(a) >= order(b) ? a : b));
   if (config.sslEndpointIdentificationAlgorithm === '') options.checkServerIdentity = () => undefined;
-  return { ...options, ...extra };
+  const merged = { ...options, ...extra };
+  checkSecureContext(merged, config);
+  return merged;
+}
+
+/**
+ * Builds the TLS context once, now, so that a key that does not decrypt or does not match its
+ * certificate is a ConfigError when the producer is built — not a connection error retried
+ * until `max.block.ms` ("bad decrypt" inside a metadata timeout).
+ * @throws ConfigError naming the settings (never the password)
+ */
+function checkSecureContext(options: ConnectionOptions, config: TlsConfig): void {
+  if (options.secureContext !== undefined) return;
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const key = !config.sslKeyPem.isEmpty ? 'ssl.key.pem' : `ssl.key.location=${config.sslKeyLocation}`;
+    const cert = config.sslCertificatePem !== '' ? 'ssl.certificate.pem' : `ssl.certificate.location=${config.sslCertificateLocation}`;
+    if (e.code === 'ERR_OSSL_BAD_DECRYPT') {
+      throw new ConfigError(`ssl.key.password: cannot decrypt the private key (${key}): the password is ${config.sslKeyPassword.isEmpty ? 'missing' : 'wrong'}`);
+    }
+    if (e.code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH') throw new ConfigError(`the private key (${key}) is not the key of the certificate (${cert})`);
+    throw new ConfigError(`TLS settings (ssl.*, ProducerOptions.tls) rejected: ${e.message} (${e.code ?? 'no code'})`);
+  }
 }
 
 /** Opens TLS connections with `options` (SNI from the host name). */
