@@ -193,6 +193,23 @@ describe('TLS sockets (tls-socket.ts)', function () {
       expect(broker.accepted.map((s) => s.servername)).to.deep.equal(['localhost', false]);
     });
 
+    it("keeps a servername given in Node's own options: SNI and the host-name check use it, also for an IP address", async () => {
+      const broker = await tlsBroker(misnamed);
+      const c = new BrokerConnection({
+        host: '127.0.0.1',
+        port: broker.port,
+        nodeId: 7,
+        clientId: 'tls-test',
+        requestTimeoutMs: 5000,
+        setupTimeoutMs: 5000,
+        maxInFlight: 5,
+        openSocket: tlsSocketOpener(tlsOptionsFor(settings({ 'ssl.ca.location': ca.certFile }), { servername: 'kafka.elsewhere.invalid' })),
+      });
+      await c.connect();
+      c.close();
+      expect(broker.accepted.map((s) => s.servername)).to.deep.equal(['kafka.elsewhere.invalid']);
+    });
+
     it('negotiates only the versions in ssl.enabled.protocols', async () => {
       const broker = await tlsBroker(server);
       for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {

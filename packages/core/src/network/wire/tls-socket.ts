@@ -12,7 +12,9 @@
  * | `ssl.endpoint.identification.algorithm` = `https` (default) / '' | host-name check on / off (`checkServerIdentity`) |
  * | `ssl.enabled.protocols` | `minVersion`, `maxVersion` |
  *
- * The server name (SNI) is the broker's host name unless it is an IP address. The TLS context
+ * The server name (SNI) is the broker's host name unless it is an IP address, or the
+ * `servername` of Node's own options (then also the name the certificate is checked against,
+ * e.g. brokers reached by IP behind one certificate). The TLS context
  * is built once when the producer is, so that a wrong `ssl.key.password` or a key that does not
  * match its certificate is a ConfigError then.
  */
@@ -103,9 +105,9 @@ function checkSecureContext(options: ConnectionOptions, config: TlsConfig): void
   }
 }
 
-/** Opens TLS connections with `options` (SNI from the host name). */
+/** Opens TLS connections with `options` (SNI from the host name, unless `options.servername` names one for every broker). */
 export function tlsSocketOpener(options: ConnectionOptions): SocketOpener {
-  return (host: string, port: number): Socket => tlsConnect({ ...options, host, port, servername: isIP(host) === 0 ? host : undefined });
+  return (host: string, port: number): Socket => tlsConnect({ ...options, host, port, servername: options.servername ?? (isIP(host) === 0 ? host : undefined) });
 }
 
 function pemOf(path: string, setting: string): string {
