@@ -243,9 +243,23 @@ describe('saslAuthenticator()', function () {
       expect(tokens, 'not while the request is being written').to.equal(1);
       peer.sockets[0].resume();
       await written;
-      await new Promise((r) => setTimeout(r, 200));
+      // The peer reads 8 MiB before it gets to the SaslHandshake: poll rather than guess how long.
+      for (const deadline = Date.now() + 5_000; tokens < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
       expect(tokens, 'token provider calls').to.equal(2);
       expect(connection.canSendProduce()).to.equal(true);
+    });
+
+    it('does not re-authenticate in a loop when the provider hands out a token it says has expired (clock skew: the broker accepted it)', async () => {
+      let tokens = 0;
+      const peer = await saslPeer({ authenticate: () => ({}) });
+      const { connection, done } = connect(peer.port, {
+        mechanism: 'OAUTHBEARER',
+        tokenProvider: () => ({ value: `token${++tokens}`, lifetimeMs: Date.now() - 1_000 }),
+      });
+      await done;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(tokens, 'token provider calls').to.equal(1);
+      expect(connection.isReady).to.equal(true);
     });
 
     it('does not re-authenticate at once when the session outlives a timer (more than 2^31 − 1 ms, ~24.8 days)', async () => {

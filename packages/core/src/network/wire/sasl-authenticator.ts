@@ -92,7 +92,12 @@ export function saslAuthenticator(settings: SaslSettings): (connection: BrokerCo
         } catch (err) {
           throw new SaslAuthenticationError(name, `the token provider failed: ${(err as Error)?.message ?? String(err)}`);
         }
-        if (token.lifetimeMs !== undefined) tokenLifetimeMs = token.lifetimeMs - Date.now();
+        // A token already past its expiry by our clock that the broker still accepts (clock
+        // skew) would schedule re-authentication at once, with the same token, in a loop; its
+        // session is then left to the broker's session_lifetime_ms, as Kafka's Java client
+        // always does (it times re-authentication by the broker's answer only).
+        const remainingMs = token.lifetimeMs === undefined ? Infinity : token.lifetimeMs - Date.now();
+        if (remainingMs > 0) tokenLifetimeMs = remainingMs;
         mechanism = new OAuthBearerMechanism({ token: token.value, extensions: token.extensions });
       } else if (name === 'PLAIN') {
         mechanism = new PlainMechanism({ username: settings.username, password: settings.password.reveal() });
