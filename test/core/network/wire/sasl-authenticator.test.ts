@@ -93,6 +93,10 @@ describe('saslAuthenticator()', function () {
           const answer = options.authenticate(token, state);
           if (answer === null) socket.destroy();
           else respond(authenticateResponse(request.apiVersion, answer), request.apiVersion >= 2);
+        } else {
+          // Any other request: recorded, answered with an empty body (produce not at all: acks=0).
+          requests.push({ apiKey: request.apiKey, version: request.apiVersion, detail: '', socket });
+          if (request.apiKey !== ApiKey.PRODUCE) respond(Buffer.alloc(0));
         }
       });
     });
@@ -247,6 +251,36 @@ describe('saslAuthenticator()', function () {
       for (const deadline = Date.now() + 5_000; tokens < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
       expect(tokens, 'token provider calls').to.equal(2);
       expect(connection.canSendProduce()).to.equal(true);
+    });
+
+    it('holds a request made during the re-authentication until the exchange is over (Kafka closes a connection that interleaves one)', async () => {
+      let tokens = 0;
+      let metadata: Promise<number> | null = null;
+      const peer = await saslPeer({ authenticate: () => ({ sessionLifetimeMs: tokens === 1 ? 100 : 0 }) });
+      const { connection, done } = connect(peer.port, {
+        mechanism: 'OAUTHBEARER',
+        tokenProvider: () => {
+          // Called in the middle of the re-authentication: SaslHandshake answered, SaslAuthenticate not sent yet.
+          if (++tokens === 2) {
+            metadata = connection.request(ApiKey.METADATA, 0, (h) => {
+              const header = Buffer.concat([int16(ApiKey.METADATA), int16(h.apiVersion), int32(h.correlationId), kafkaString(h.clientId)]);
+              return Buffer.concat([int32(header.length), header]);
+            }, (body) => body.length);
+          }
+          return { value: `token${tokens}` };
+        },
+      });
+      await done;
+      for (const deadline = Date.now() + 3_000; metadata === null && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      expect(await metadata).to.equal(0);
+      expect(peer.requests.map((r) => r.apiKey)).to.deep.equal([
+        ApiKey.SASL_HANDSHAKE,
+        ApiKey.SASL_AUTHENTICATE,
+        ApiKey.SASL_HANDSHAKE,
+        ApiKey.SASL_AUTHENTICATE,
+        ApiKey.METADATA,
+      ]);
+      expect(connection.isReady).to.equal(true);
     });
 
     it('does not re-authenticate in a loop when the provider hands out a token it says has expired (clock skew: the broker accepted it)', async () => {

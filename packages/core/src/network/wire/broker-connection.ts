@@ -130,6 +130,8 @@ export class BrokerConnection {
   /** KIP-368: the session must be re-authenticated; no new produce request until it is. */
   #reauthDue = false;
   #reauthTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Settles when the re-authentication in progress ends (either way); null when none runs. */
+  #reauthenticating: Promise<void> | null = null;
 
   constructor(options: BrokerConnectionOptions) {
     this.#options = options;
@@ -187,14 +189,18 @@ export class BrokerConnection {
   #maybeReauthenticate(): void {
     if (!this.#reauthDue || this.#state !== 'ready' || this.inFlightCount > 0 || this.#options.authenticate === undefined) return;
     this.#state = 'authenticating';
-    this.#options.authenticate(this).then(
+    this.#reauthenticating = this.#options.authenticate(this).then(
       () => {
+        this.#reauthenticating = null;
         if (this.isClosed) return;
         this.#reauthDue = false;
         this.#state = 'ready';
         this.#options.onWritable?.(this);
       },
-      (err: unknown) => this.#fail(this.#asSluiceError(err, 're-authenticating')),
+      (err: unknown) => {
+        this.#reauthenticating = null;
+        this.#fail(this.#asSluiceError(err, 're-authenticating'));
+      },
     );
   }
 
@@ -343,6 +349,13 @@ export class BrokerConnection {
    * @throws (rejects) the connection's error when it closes first, TimeoutError after `request.timeout.ms`
    */
   request<T>(apiKey: ApiKeyValue, apiVersion: number, encode: (header: RequestHeaderFields) => Uint8Array, decode: (body: Uint8Array) => T): Promise<T> {
+    // During a re-authentication only its own requests may go out: a broker that reads another
+    // one between SaslHandshake and the last SaslAuthenticate fails the exchange and closes the
+    // connection (Kafka SaslServerAuthenticator: "Unexpected Kafka request of type … during
+    // SASL authentication"). Others (a metadata refresh) wait for the exchange to end.
+    if (this.#reauthenticating !== null && apiKey !== ApiKey.SASL_HANDSHAKE && apiKey !== ApiKey.SASL_AUTHENTICATE) {
+      return this.#reauthenticating.then(() => this.request(apiKey, apiVersion, encode, decode));
+    }
     if (this.#state !== 'ready' && this.#state !== 'authenticating') {
       return Promise.reject(this.#closeError ?? new IllegalStateError(`request ${apiKeyName(apiKey)} on ${this.description} before it is ready (${this.#state})`));
     }
