@@ -6,7 +6,8 @@
  *
  * Re-authentication (KIP-368): a broker with `connections.max.reauth.ms` answers
  * SaslAuthenticate v1+ with `session_lifetime_ms`; an OAUTHBEARER token has a lifetime of its
- * own. Before the earlier of the two ends — at 85–95 % of it, as Kafka's client picks — the
+ * own. Before the earlier of the two ends — at 85–95 % of it, as Kafka's client picks, and
+ * no sooner than a second after the last exchange (the broker's limit) — the
  * connection re-authenticates in band: it stops taking produce requests, lets those in
  * flight finish, runs the exchange again (a fresh token from the provider for OAUTHBEARER),
  * and goes on. A broker would otherwise close the connection at expiry.
@@ -59,6 +60,16 @@ export interface SaslSettings {
 /** Re-authenticate at this fraction of the session lifetime, plus up to {@link REAUTH_JITTER} (Kafka: 85–95 %). */
 const REAUTH_AT = 0.85;
 const REAUTH_JITTER = 0.1;
+/**
+ * Never re-authenticate sooner than this after an authentication ends: a broker refuses a
+ * re-authentication that starts within a second of the previous one's start, answering the
+ * SaslHandshake with ILLEGAL_SASL_STATE (`KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS`),
+ * which would fail the connection as an authentication error. Counting from the end of the
+ * previous exchange keeps a margin of its round trip. A session shorter than this (a
+ * `connections.max.reauth.ms` under a second) then ends before it is renewed, and the broker
+ * closes the connection: a retriable disconnect instead of a fatal error.
+ */
+const MIN_REAUTH_INTERVAL_MS = 1000;
 
 /**
  * The `authenticate` hook of a broker connection for `settings`.
@@ -137,7 +148,9 @@ export function saslAuthenticator(settings: SaslSettings): (connection: BrokerCo
     }
     if (!mechanism.isComplete) throw new SaslAuthenticationError(name, `the exchange with ${connection.description} ended before it was complete`);
     const lifetimeMs = Math.min(sessionLifetimeMs > 0 ? sessionLifetimeMs : Infinity, tokenLifetimeMs);
-    if (Number.isFinite(lifetimeMs)) connection.scheduleReauthentication(Math.max(0, lifetimeMs * (REAUTH_AT + random() * REAUTH_JITTER)));
+    if (Number.isFinite(lifetimeMs)) {
+      connection.scheduleReauthentication(Math.max(MIN_REAUTH_INTERVAL_MS, lifetimeMs * (REAUTH_AT + random() * REAUTH_JITTER)));
+    }
   };
 }
 
