@@ -102,8 +102,8 @@ function saslSettingsFor(config: ProducerConfig, extras: NetworkExtras) {
     if (expected !== undefined && module !== expected) {
       throw new ConfigError(`sasl.jaas.config: sasl.mechanism=${mechanism} needs ${expected}, got ${module ?? 'no login module'}`);
     }
-    username = /\busername\s*=\s*"([^"]*)"/.exec(jaas)?.[1] ?? username;
-    const p = /\bpassword\s*=\s*"([^"]*)"/.exec(jaas)?.[1];
+    username = jaasOption(jaas, 'username') ?? username;
+    const p = jaasOption(jaas, 'password');
     if (p !== undefined) password = new Secret(p);
   }
   if (mechanism === 'OAUTHBEARER') {
@@ -114,4 +114,16 @@ function saslSettingsFor(config: ProducerConfig, extras: NetworkExtras) {
     throw new ConfigError(`sasl.mechanism=${mechanism} needs a username and a password (sasl.username and sasl.password, or sasl.jaas.config)`);
   }
   return { mechanism: mechanism as SaslMechanismName, username, password, tokenProvider: extras.oauthBearerTokenProvider, random: extras.random };
+}
+
+/**
+ * A login-module option of a JAAS line as Kafka's `JaasConfig` reads it (a
+ * `java.io.StreamTokenizer`): `name="value"` or `name='value'` with backslash escapes (`\"`
+ * is a quote, `\\` a backslash), or a bare word `name=value`.
+ */
+function jaasOption(jaas: string, name: string): string | undefined {
+  const m = new RegExp(`\\b${name}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|'((?:[^'\\\\]|\\\\.)*)'|([^\\s;"']+))`).exec(jaas);
+  if (m === null) return undefined;
+  const quoted = m[1] ?? m[2];
+  return quoted !== undefined ? quoted.replace(/\\(.)/gs, '$1') : m[3];
 }
