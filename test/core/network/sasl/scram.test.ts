@@ -82,6 +82,20 @@ describe('ScramMechanism', () => {
       expect(m.isComplete).to.equal(true);
     });
 
+    it('reproduces a SCRAM-SHA-512 exchange on the RFC 7677 inputs (no RFC defines one; values from Python hashlib/hmac, which reproduces RFC 7677 exactly)', () => {
+      const m = scramSha512({ username: 'user', password: 'pencil', clientNonce: 'rOprNGfwEbeRWgbNEkqO' });
+      expect(m.mechanismName).to.equal('SCRAM-SHA-512');
+      expect(text(m.evaluateChallenge(EMPTY_CHALLENGE))).to.equal('n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
+      const clientFinal = m.evaluateChallenge(
+        bytes('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'),
+      );
+      expect(text(clientFinal)).to.equal(
+        'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=gMGXRcevScNtxZ6/8lQYpGtnsNAc3mGcmNomv+xnoOMw+3R2xNJdMNnzMlTN8PPC6wdp6dybEmDYXYTxwnYPJQ==',
+      );
+      expect(m.evaluateChallenge(bytes('v=ZQnYEgWQMFmmsM8aQMF0nDDCy/AgCzkwk8CmMZYcMg0vSVlKDanekLtifDSeVGT4+5ZxXnJq199RVG2rR7N7Zw=='))).to.equal(null);
+      expect(m.isComplete).to.equal(true);
+    });
+
     it('reproduces the RFC 5802 SCRAM-SHA-1 exchange through the same code', () => {
       const m = new ScramMechanism('sha1', { username: 'user', password: 'pencil', clientNonce: 'fyko+d2lbbFgONRv9qkxdawL' });
       expect(m.mechanismName).to.equal('SCRAM-SHA-1');
