@@ -26,9 +26,15 @@ describe('WorkerSealer faults', function () {
   const plan: SealFaultPlan = { fault: SealFault.NONE, jobs: 0 };
   let sealer: WorkerSealer;
 
-  before(() => {
+  /** Batches go to a lane only once its thread runs (until then they are sealed inline). */
+  async function threadsUp(s: WorkerSealer, n: number): Promise<void> {
+    while (s.stats.threads < n) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  before(async () => {
     const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 2, offloadPolicy: ALWAYS, [kSealFaults]: plan };
     sealer = new WorkerSealer(options);
+    await threadsUp(sealer, 2);
   });
   afterEach(() => {
     plan.jobs = 0;
@@ -41,6 +47,7 @@ describe('WorkerSealer faults', function () {
 
   /** Appends records (every 7th asks for a promise), drains, waits for every seal. */
   async function run(fault: SealFaultValue, jobs: number, skip = 0): Promise<{ t: TestAccumulator; batches: ProducerBatch[]; promises: Promise<unknown>[]; delta: WorkerSealerStats }> {
+    await threadsUp(sealer, 2); // replacements for threads an earlier case killed
     const before = sealer.stats;
     plan.fault = fault;
     plan.jobs = jobs;
@@ -152,6 +159,7 @@ describe('WorkerSealer faults', function () {
       }
     }
     expect(grown, 'the estimate grew batches to runs').to.equal(true);
+    await threadsUp(sealer, 2);
     const before = sealer.stats;
     plan.fault = SealFault.EXIT_WHILE_COMPRESSING;
     plan.jobs = 1;
@@ -177,6 +185,7 @@ describe('WorkerSealer faults', function () {
     const stuckPlan: SealFaultPlan = { fault: SealFault.STALL_IN_CODEC, jobs: 1 };
     const options: WorkerSealerOptions & { [kSealFaults]: SealFaultPlan } = { threads: 1, offloadPolicy: ALWAYS, sealTimeoutMs: 300, [kSealFaults]: stuckPlan };
     const stuck = new WorkerSealer(options);
+    await threadsUp(stuck, 1);
     const t = makeAccumulator({ compressionType: 'gzip', bufferMemory: 512 * 1024 }, { sealer: stuck });
     const promises: Promise<unknown>[] = [];
     for (let i = 0; i < 60; i++) {

@@ -38,7 +38,7 @@ import { setMaxListeners } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { ConfigError, InlineSealer, SealError, crc32c } from '@sluice/core';
+import { ConfigError, SealError, crc32c } from '@sluice/core';
 import type { CodecResolver, SealJob, SealSpec, Sealer } from '@sluice/core';
 import {
   ATTRIBUTES_OFFSET,
@@ -49,6 +49,7 @@ import {
   MAGIC_V2,
   RECORD_BATCH_OVERHEAD,
   TRANSACTIONAL_FLAG_MASK,
+  sealBatch,
   writeBatchHeader,
 } from '@sluice/core/internal';
 import { OffloadPolicy, defaultSealThreads } from './offload-policy.js';
@@ -86,9 +87,14 @@ export const DEFAULT_LANE_BACKLOG_BYTES = 128 * 1024;
 export const DEFAULT_SEAL_TIMEOUT_MS = 10_000;
 /** How long close() waits for lanes to return and for piscina to stop its threads (ms). */
 const CLOSE_GRACE_MS = 2_000;
-/** Inline seals that calibrate `auto` before it decides (and at least CALIBRATION_MS). */
-const CALIBRATION_BATCHES = 32;
-const CALIBRATION_MS = 100;
+/**
+ * `adaptive` calibration: inline seals skipped first (cold code, threads starting: measured
+ * 55 and 60 ns/B for gzip and the main thread over the first 32 batches, against ~20 and ~3
+ * warm), then the batches and time measured before the machine model decides.
+ */
+const CALIBRATION_WARMUP_BATCHES = 64;
+const CALIBRATION_BATCHES = 64;
+const CALIBRATION_MS = 250;
 
 // `Atomics.waitAsync` is in Node 20 (V8 11.3) but in TypeScript's lib only from ES2024.
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
@@ -145,6 +151,12 @@ export interface WorkerSealerStats {
   wakeups: number;
   /** For `adaptive`: whether batches are offloaded now (false while calibrating or when it does not pay). */
   offloading: boolean;
+  /** For `adaptive`, once calibrated: measured codec ns per raw byte (0 before). */
+  calibratedSealNsPerByte: number;
+  /** For `adaptive`, once calibrated: measured main-thread ns per raw byte besides sealing (0 before). */
+  calibratedMainNsPerByte: number;
+  /** For `adaptive`, once calibrated: the machine model's predicted speed-up (0 before). */
+  calibratedSpeedup: number;
 }
 
 /**
@@ -169,11 +181,18 @@ export interface SealFaultPlan {
 
 interface Entry {
   readonly job: SealJob;
-  readonly spec: SealSpec;
+  spec: SealSpec;
   attempt: number;
   firstError: string | null;
   /** The lane that failed it last (a retry prefers another). */
   lastLane: Lane | null;
+  /** 0 while sealing; the sealed size; or -1 when it failed (`error`). Delivered in seal() order. */
+  outcome: number;
+  error: Error | null;
+}
+
+function entryOf(job: SealJob, spec: SealSpec): Entry {
+  return { job, spec, attempt: 0, firstError: null, lastLane: null, outcome: 0, error: null };
 }
 
 interface Lane {
@@ -187,6 +206,8 @@ interface Lane {
   retired: boolean;
   /** Whether the worker's thread was unref'd (it keeps the process alive only through our timer). */
   unrefd: boolean;
+  /** Whether its thread has started the lane loop (until then batches are sealed inline, not queued behind a start-up). */
+  running: boolean;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -265,7 +286,6 @@ export class WorkerSealer implements Sealer {
   readonly #laneBacklogBytes: number;
   readonly #sealTimeoutMs: number;
   readonly #policy: OffloadPolicy;
-  readonly #inline: InlineSealer;
   readonly #resolveCodec: CodecResolver;
   readonly #pool: Piscina<LaneStartMessage, number>;
   readonly #signalBuffer = new SharedArrayBuffer(SIGNAL_BYTES);
@@ -274,6 +294,8 @@ export class WorkerSealer implements Sealer {
   /** Jobs on threads (published, not yet completed), all lanes. */
   #outstanding = 0;
   #armed = false;
+  /** SIGNAL_COUNT when the last drain began: completions after it are not drained yet. */
+  #signalSeen = 0;
   readonly #onSignal = (): void => {
     this.#armed = false;
     Atomics.store(this.#signal, SIGNAL_MAIN_WAITING, 0);
@@ -282,6 +304,12 @@ export class WorkerSealer implements Sealer {
     this.#arm();
   };
   #watchdog: NodeJS.Timeout | null = null;
+  /** Time spent in the accumulator's completion callbacks (not hand-off), during the current drain. */
+  #callbackMs = 0;
+  /** Every job not yet delivered, in seal() order, from #fifoHead. */
+  #fifo: Entry[] = [];
+  #fifoHead = 0;
+  #delivering = false;
   readonly #watch = (): void => this.#onWatchdog();
   #idleWaiters: (() => void)[] = [];
   #closing: Promise<void> | null = null;
@@ -311,6 +339,9 @@ export class WorkerSealer implements Sealer {
     handoffNs: 0,
     wakeups: 0,
     offloading: true,
+    calibratedSealNsPerByte: 0,
+    calibratedMainNsPerByte: 0,
+    calibratedSpeedup: 0,
   };
 
   /**
@@ -323,7 +354,6 @@ export class WorkerSealer implements Sealer {
     this.#sealTimeoutMs = positiveInt('sealTimeoutMs', options.sealTimeoutMs, DEFAULT_SEAL_TIMEOUT_MS);
     this.#policy = options.offloadPolicy ?? new OffloadPolicy();
     this.#resolveCodec = options.resolveCodec ?? sealCodecFor;
-    this.#inline = new InlineSealer(this.#resolveCodec);
     this.#adaptive = options.adaptive === true;
     this.#calibrating = this.#adaptive;
     this.#stats.offloading = !this.#adaptive;
@@ -356,22 +386,24 @@ export class WorkerSealer implements Sealer {
    * Calls `job.completeSeal` or `job.failSeal` exactly once, later or now.
    */
   seal(job: SealJob): void {
+    const e = entryOf(job, job.sealSpec());
+    this.#fifo.push(e);
     if (this.#closed || this.#broken !== null) {
-      this.#sealInline(job);
+      this.#sealInline(e);
       return;
     }
-    const spec = job.sealSpec();
+    const spec = e.spec;
     if (this.#calibrating) {
-      this.#sealCalibrating(job, spec);
+      this.#sealCalibrating(e);
       return;
     }
     if (!this.#stats.offloading || !this.#policy.shouldOffload(this.#policy.sealNs(spec.codecId, spec.level, spec.recordsLength))) {
-      this.#sealInline(job);
+      this.#sealInline(e);
       return;
     }
-    if (!this.#dispatch({ job, spec, attempt: 0, firstError: null, lastLane: null })) {
+    if (!this.#dispatch(e)) {
       this.#stats.callerRunsBatches++;
-      this.#sealInline(job);
+      this.#sealInline(e);
     }
   }
 
@@ -408,21 +440,90 @@ export class WorkerSealer implements Sealer {
     openSealers.delete(this);
   }
 
-  #sealInline(job: SealJob): void {
+  /** Seals on this thread now (what InlineSealer does); the outcome is delivered in order. */
+  #sealInline(e: Entry): void {
     this.#stats.inlineBatches++;
-    this.#inline.seal(job);
+    const { job } = e;
+    try {
+      // Read again: a job sealed inline after a failed or reclaimed hand-off may have had its
+      // producer fields set by drain meanwhile.
+      const s = (e.spec = job.sealSpec());
+      const codec = s.codecId === 0 ? null : this.#resolveCodec(s.codecId);
+      if (s.codecId !== 0 && codec === null) throw new SealError(`no codec registered for compression id ${s.codecId}`);
+      const size = sealBatch(job.bytes, job.view, job.byteOffset, {
+        recordsLength: s.recordsLength,
+        recordCount: s.recordCount,
+        baseTimestamp: s.baseTimestamp,
+        maxTimestamp: s.maxTimestamp,
+        codec,
+        level: s.level,
+        producerId: s.producerId,
+        producerEpoch: s.producerEpoch,
+        baseSequence: s.baseSequence,
+        transactional: s.transactional,
+      });
+      e.outcome = size;
+    } catch (err) {
+      e.outcome = -1;
+      e.error = err instanceof SealError ? err : new SealError(`inline seal failed: ${(err as Error)?.message ?? String(err)}`, err);
+    }
+    this.#deliver();
+  }
+
+  /**
+   * Calls `completeSeal` / `failSeal` for finished seals IN THE ORDER `seal()` was called:
+   * a later batch whose seal finished first (another lane, or sealed inline by caller-runs)
+   * waits for the earlier ones. The sender transmits a request as soon as its batches are
+   * sealed, so seals finishing out of order let a request holding a partition's later batch
+   * overtake the one holding its earlier batch (OUT_OF_ORDER_SEQUENCE_NUMBER, a retry after
+   * retry.backoff.ms). In-order delivery removes the cases the sealer causes; a request can
+   * still overtake another when a batch sealed later was drained earlier — the sender's
+   * transmit order, not the sealer's (benchmarks/RESULTS.md, 'Worker sealing end to end').
+   */
+  #deliver(): void {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    const t0 = performance.now();
+    try {
+      const fifo = this.#fifo;
+      while (this.#fifoHead < fifo.length) {
+        const e = fifo[this.#fifoHead];
+        if (e.outcome === 0) break;
+        fifo[this.#fifoHead++] = undefined as unknown as Entry;
+        try {
+          if (e.outcome > 0) e.job.completeSeal(e.outcome);
+          else e.job.failSeal(e.error!);
+        } catch (err) {
+          process.emitWarning(`WorkerSealer: a seal callback threw: ${(err as Error)?.stack ?? String(err)}`, 'SluiceWarning');
+        }
+      }
+      if (this.#fifoHead > 1024 && this.#fifoHead * 2 > fifo.length) {
+        fifo.splice(0, this.#fifoHead);
+        this.#fifoHead = 0;
+      }
+    } finally {
+      this.#delivering = false;
+      this.#callbackMs += performance.now() - t0;
+    }
   }
 
   // ---------------------------------------------------------------- auto: calibration
 
   /** Seals inline, timing the seal, until the window is over; then asks the machine model. */
-  #sealCalibrating(job: SealJob, spec: SealSpec): void {
+  #sealCalibrating(e: Entry): void {
+    const spec = e.spec;
     const nowMs = performance.now();
     if (this.#calElu === null) {
-      this.#calElu = performance.eventLoopUtilization();
-      this.#calStartMs = nowMs;
+      this.#sealInline(e);
+      // Warm-up: until the threads run (their start-up takes CPU) and the code is warm.
+      if (spec.codecId !== 0 && ++this.#calBatches >= CALIBRATION_WARMUP_BATCHES && this.#lanes.every((l) => this.#laneRunning(l))) {
+        this.#calBatches = 0;
+        this.#calElu = performance.eventLoopUtilization();
+        this.#calStartMs = performance.now();
+      }
+      return;
     }
-    this.#sealInline(job);
+    this.#sealInline(e);
     if (spec.codecId === 0) return;
     this.#calSealNs += (performance.now() - nowMs) * 1e6;
     this.#calBytes += spec.recordsLength;
@@ -434,11 +535,11 @@ export class WorkerSealer implements Sealer {
     const plan = this.#policy.plan(sealPerByte, mainPerByte, undefined, this.threads);
     this.#calibrating = false;
     this.#stats.offloading = plan.threads > 0;
-    this.calibration = { sealNsPerByte: sealPerByte, mainNsPerByte: mainPerByte, speedup: plan.speedup, offload: plan.threads > 0 };
+    this.#stats.calibratedSealNsPerByte = sealPerByte;
+    this.#stats.calibratedMainNsPerByte = mainPerByte;
+    this.#stats.calibratedSpeedup = plan.speedup;
   }
 
-  /** What `adaptive` measured and decided (null before the end of calibration). */
-  calibration: { sealNsPerByte: number; mainNsPerByte: number; speedup: number; offload: boolean } | null = null;
 
   // ---------------------------------------------------------------- lanes
 
@@ -454,6 +555,7 @@ export class WorkerSealer implements Sealer {
       abort: new AbortController(),
       retired: false,
       unrefd: false,
+      running: false,
     };
     setMaxListeners(0, lane.abort.signal);
     this.#lanes.push(lane);
@@ -590,12 +692,14 @@ export class WorkerSealer implements Sealer {
     let fallback: Lane | null = null;
     for (const lane of this.#lanes) {
       if (lane.retired || lane.writer.outstanding >= RING_ENTRIES) continue;
+      if (!lane.running && !(lane.running = this.#laneRunning(lane))) continue;
       if (lane.backlogBytes > 0 && lane.backlogBytes + bytes > this.#laneBacklogBytes) continue;
       if (lane === e.lastLane) fallback = lane;
       else if (best === null || lane.backlogBytes < best.backlogBytes) best = lane;
     }
     best ??= fallback;
     if (best === null) {
+      this.#stats.handoffNs += (performance.now() - t0) * 1e6;
       // Completions may have freed room since the last wake-up.
       if (this.#outstanding > 0 && this.#drainAll() > 0) return this.#dispatch(e);
       return false;
@@ -641,6 +745,18 @@ export class WorkerSealer implements Sealer {
     this.#armed = true;
     Atomics.store(this.#signal, SIGNAL_MAIN_WAITING, 1);
     const seen = Atomics.load(this.#signal, SIGNAL_COUNT);
+    // A seal that finished before MAIN_WAITING was set did not notify: drain after reading
+    // `seen`, or its completion would wait for the next one (measured: lost wake-ups held
+    // batches until the watchdog's next tick, ~1 s).
+    if (seen !== this.#signalSeen) {
+      this.#signalSeen = seen;
+      this.#drainAll();
+      if (this.#outstanding === 0) {
+        this.#armed = false;
+        Atomics.store(this.#signal, SIGNAL_MAIN_WAITING, 0);
+        return;
+      }
+    }
     const r = atomicsWaitAsync(this.#signal, SIGNAL_COUNT, seen);
     if (r.async) void r.value.then(this.#onSignal);
     else queueMicrotask(this.#onSignal);
@@ -651,7 +767,9 @@ export class WorkerSealer implements Sealer {
    * @returns the number of jobs settled
    */
   #drainAll(): number {
+    this.#signalSeen = Atomics.load(this.#signal, SIGNAL_COUNT);
     const t0 = performance.now();
+    const callbacks0 = this.#callbackMs;
     let settled = 0;
     let retry: Entry[] | null = null;
     for (const lane of this.#lanes) {
@@ -669,7 +787,7 @@ export class WorkerSealer implements Sealer {
     }
     if (retry !== null && retry.length > 0) this.#retry(retry);
     if (settled > 0) this.#maybeIdle();
-    this.#stats.handoffNs += (performance.now() - t0) * 1e6;
+    this.#stats.handoffNs += (performance.now() - t0 - (this.#callbackMs - callbacks0)) * 1e6;
     return settled;
   }
 
@@ -767,13 +885,10 @@ export class WorkerSealer implements Sealer {
     return sizeBytes;
   }
 
-  /** Reports a sealed batch; a throwing callback (a bug) must not keep the others from completing. */
+  /** Records a sealed batch; delivered in order by {@link #deliver}. */
   #complete(e: Entry, sizeBytes: number): void {
-    try {
-      e.job.completeSeal(sizeBytes);
-    } catch (err) {
-      process.emitWarning(`WorkerSealer: completeSeal threw: ${(err as Error)?.stack ?? String(err)}`, 'SluiceWarning');
-    }
+    e.outcome = sizeBytes;
+    this.#deliver();
   }
 
   #noteFailure(e: Entry, reason: string, lane: Lane): Entry {
@@ -797,20 +912,17 @@ export class WorkerSealer implements Sealer {
 
   /** A job taken back before any thread started it: published again, or sealed inline. */
   #redispatch(e: Entry): void {
-    if (this.#closed || this.#broken !== null || !this.#dispatch(e)) this.#sealInline(e.job);
+    if (this.#closed || this.#broken !== null || !this.#dispatch(e)) this.#sealInline(e);
   }
 
   #fail(e: Entry, why: string): void {
     this.#stats.failedBatches++;
     const { spec, job } = e;
-    try {
-      job.failSeal(
-        new SealError(
-          `worker seal of a batch of ${spec.recordCount} records (${spec.recordsLength} bytes at offset ${job.byteOffset}, codec ${spec.codecId}) failed: ${why}`,
-        ),
-      );
-    } catch (err) {
-      process.emitWarning(`WorkerSealer: failSeal threw: ${(err as Error)?.stack ?? String(err)}`, 'SluiceWarning');
-    }
+    e.outcome = -1;
+    e.error = new SealError(
+      `worker seal of a batch of ${spec.recordCount} records (${spec.recordsLength} bytes at offset ${job.byteOffset}, codec ${spec.codecId}) failed: ${why}`,
+    );
+    this.#deliver();
   }
+
 }

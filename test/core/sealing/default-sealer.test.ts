@@ -90,6 +90,8 @@ describe('createDefaultSealer()', function () {
     await s.ready;
     expect(s.eager).to.equal(true);
     expect(s.target!.constructor.name, 'the package loaded by import() (a second copy under the test runner)').to.equal('WorkerSealer');
+    // Batches go to a lane once its thread runs (before that they are sealed inline).
+    await until('the seal thread to run', () => (s.target as unknown as WorkerSealer).stats.threads >= 1);
     for (let i = 30; i < 90; i++) t.acc.append({ topic: 't', partition: 0 }, t.clock.nowMs(), null, jsonValue(i, 100), null);
     const closedAfter = t.acc.batchesFor({ topic: 't', partition: 0 }).filter((b) => b.isClosed && !closedBefore.includes(b));
     expect(closedAfter.length).to.be.greaterThan(0);
