@@ -49,6 +49,7 @@ import { codecFor } from './compression/codecs.js';
 import type { ProducerConfig, ProducerConfigInput } from './config.js';
 import { resolveConfig } from './config.js';
 import { ClosedError, InvalidRecordError, asSluiceError } from './errors.js';
+import { checkPartition, checkRecordFields, toHeaders } from './accumulator/record-checks.js';
 import type { SluiceError } from './errors.js';
 import type { RecordData, RecordHeader } from './format/record-data.js';
 import type { BufferPool } from './memory/buffer-pool.js';
@@ -574,45 +575,6 @@ export class Producer {
   }
 }
 
-/** The fields a {@link ProducerRecord} may have. */
-function checkRecordFields(record: object): void {
-  for (const name in record) {
-    switch (name) {
-      case 'topic':
-      case 'partition':
-      case 'key':
-      case 'value':
-      case 'headers':
-      case 'timestamp':
-        continue;
-      default:
-        throw unknownFields(record);
-    }
-  }
-}
-
-function unknownFields(record: object): InvalidRecordError {
-  const known = new Set(['topic', 'partition', 'key', 'value', 'headers', 'timestamp']);
-  const unknown: string[] = [];
-  for (const name in record) if (!known.has(name)) unknown.push(name);
-  const hint = unknown.includes('messages')
-    ? ': a record is one message — to send several, call send() once per record (kafkajs\'s { topic, messages: [...] } shape is not a record)'
-    : '';
-  return new InvalidRecordError(
-    unknown[0],
-    `is not a field of a record (unknown: ${unknown.map((u) => JSON.stringify(u)).join(', ')}; a record has topic, partition, key, value, headers, timestamp)${hint}`,
-  );
-}
-
-/** An explicit partition: an integer in [0, 2^31 − 1]; no value collides with the internal "choose one" marker. */
-function checkPartition(partition: unknown): number {
-  if (typeof partition === 'number' && Number.isInteger(partition) && partition >= 0 && partition <= 2147483647) return partition;
-  throw new InvalidRecordError(
-    'partition',
-    `must be an integer in [0, 2147483647] (or null/omitted to let the partitioner choose), got ${typeof partition === 'number' ? partition : typeof partition}`,
-  );
-}
-
 /** A promise-style send's result once its append finished waiting. */
 function completionOf(r: RecordAppendResult): Promise<RecordMetadata> {
   return r.completion!;
@@ -631,18 +593,4 @@ function settleWait(pending: Promise<RecordAppendResult>, callback: RecordCallba
       return error;
     },
   );
-}
-
-/** Headers as the accumulator takes them: an array of `{ key, value }`, or null. */
-function toHeaders(headers: ProducerRecord['headers']): readonly RecordHeader[] | null {
-  if (headers === null || headers === undefined) return null;
-  if (Array.isArray(headers)) return headers as readonly RecordHeader[];
-  if (typeof headers !== 'object') return headers as unknown as readonly RecordHeader[]; // the accumulator names the error
-  const out: RecordHeader[] = [];
-  if (headers instanceof Map) {
-    for (const [key, value] of headers as ReadonlyMap<unknown, unknown>) out.push({ key, value } as RecordHeader);
-    return out;
-  }
-  for (const key of Object.keys(headers)) out.push({ key, value: (headers as { readonly [k: string]: Uint8Array | string | null })[key] });
-  return out;
 }

@@ -36,6 +36,20 @@ interface Completion {
 /** Receives a batch once it reaches a final state (sender, metrics, the perf harness). */
 export type BatchListener = (batch: ProducerBatch, error: Error | null) => void;
 
+/**
+ * Told the outcome of records whose completions live elsewhere — on the threads that
+ * appended them to a shared batch (`shared/shared-intake.ts`). One sink per adopted batch;
+ * the batches a split makes share it, each with its own {@link ProducerBatch.sinkFirstDelta}.
+ */
+export interface BatchCompletionSink {
+  /**
+   * Records `[firstDelta, firstDelta + batch.recordCount)` of the sink's batch ended: with
+   * `baseOffset` (the offset of record `firstDelta`; -1 unknown) or with `error`. Called once
+   * per final batch, from {@link ProducerBatch.done}, after the batch's own completions.
+   */
+  batchDone(batch: ProducerBatch, firstDelta: number, baseOffset: number, logAppendTimeMs: number, error: SluiceError | null): void;
+}
+
 
 /** Settings a batch takes from its accumulator when it is created. */
 export interface ProducerBatchInit {
@@ -98,6 +112,10 @@ export class ProducerBatch implements SealJob {
    * completed none of its records: they moved to these batches.
    */
   splitInto: readonly ProducerBatch[] | null = null;
+  /** Where the outcome of records appended on other threads goes (shared accumulator); null: none. */
+  completionSink: BatchCompletionSink | null = null;
+  /** Delta, in the sink's batch, of this batch's first record (non-zero for a split's later parts). */
+  sinkFirstDelta = 0;
 
   #pos: number;
   #end: number;
@@ -194,6 +212,26 @@ export class ProducerBatch implements SealJob {
     }
     this.recordCount = offsetDelta + 1;
     return offsetDelta;
+  }
+
+  /**
+   * Takes records already encoded in the slot by other threads (shared accumulator): the
+   * batch holds `recordsLength` bytes of `recordCount` records after the header gap and is
+   * closed for appends.
+   * @throws IllegalStateError when the batch already has records, is not APPENDING, or the
+   *   records do not fit its slot
+   */
+  adoptRecords(recordsLength: number, recordCount: number, baseTimestamp: number, maxTimestamp: number): void {
+    if (this.recordCount !== 0 || this.#state !== BatchState.APPENDING || RECORD_BATCH_OVERHEAD + recordsLength > this.capacityBytes || recordCount < 1) {
+      throw new IllegalStateError(
+        `${this.#describe()}: cannot adopt ${recordCount} records of ${recordsLength} bytes (state ${batchStateName(this.#state)}, capacity ${this.capacityBytes})`,
+      );
+    }
+    this.#pos = this.byteOffset + RECORD_BATCH_OVERHEAD + recordsLength;
+    this.recordCount = recordCount;
+    this.baseTimestamp = baseTimestamp;
+    this.maxTimestamp = maxTimestamp;
+    this.#closed = true;
   }
 
   /** Registers a callback for the record just appended at `offsetDelta`. */
@@ -356,6 +394,7 @@ export class ProducerBatch implements SealJob {
     if (completions !== null) {
       for (const c of completions) this.#complete(c, baseOffset, logAppendTimeMs, error as SluiceError | null);
     }
+    this.completionSink?.batchDone(this, this.sinkFirstDelta, baseOffset, logAppendTimeMs, error as SluiceError | null);
     this.#resolveDone?.();
     this.#init.listener?.(this, error);
     this.#maybeRelease();
@@ -405,6 +444,14 @@ export class ProducerBatch implements SealJob {
     checkTransition(this.#state, BatchState.FAILED, this);
     this.#state = BatchState.FAILED;
     this.splitInto = children;
+    if (this.completionSink !== null) {
+      let firstDelta = this.sinkFirstDelta;
+      for (const c of children) {
+        c.completionSink = this.completionSink;
+        c.sinkFirstDelta = firstDelta;
+        firstDelta += c.recordCount;
+      }
+    }
     const completions = this.#completions;
     this.#completions = null;
     if (completions !== null) {

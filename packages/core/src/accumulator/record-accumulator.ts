@@ -47,11 +47,12 @@ import type { Sealer } from '../sealing/sealer.js';
 import { BatchState } from './batch-state.js';
 import type { PartitionHandle } from './partition-deque.js';
 import { PartitionDeque } from './partition-deque.js';
-import type { BatchListener } from './producer-batch.js';
+import type { BatchCompletionSink, BatchListener } from './producer-batch.js';
 import { ProducerBatch } from './producer-batch.js';
 import type { RecordCallback, RecordMetadata } from './record-metadata.js';
 import { TimerHeap } from './timer-heap.js';
 import { reportUserHookError } from '../user-hook-error.js';
+import { checkData, checkHeaders, describe } from './record-checks.js';
 
 /** What `append` reports (Kafka `RecordAppendResult`). */
 export interface RecordAppendResult {
@@ -128,6 +129,19 @@ export interface RecordAccumulatorOptions {
   readonly batchListener?: BatchListener;
 }
 
+/** The numbers of a batch whose records other threads encoded ({@link RecordAccumulator.adoptBatch}). */
+export interface AdoptedBatch {
+  /** Bytes of encoded (uncompressed) records after the header gap. */
+  readonly recordsLength: number;
+  readonly recordCount: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+  /** When the batch was created (delivery timeout and linger count from here). */
+  readonly createdMs: number;
+  /** The sealed batch's size when it arrives sealed (header and CRC written, producer fields unset); 0 when not sealed. */
+  readonly sealedSizeBytes: number;
+}
+
 /** Producer identity for idempotence: ids are written into batches as they are drained. */
 export interface ProducerIdAndEpoch {
   readonly producerId: number;
@@ -165,35 +179,6 @@ const INCOMPLETE_SLOT: IndexSlot<ProducerBatch> = {
 
 /** Heap (non-pool) memory of a split batch: nothing to give back, the GC frees it. */
 const releaseHeapSlot = (): void => {};
-
-function checkData(field: string, data: unknown): RecordData {
-  if (data === null || data === undefined) return null;
-  if (typeof data === 'string' || data instanceof Uint8Array) return data;
-  throw new InvalidRecordError(field, `must be a Uint8Array, a string or null, got ${describe(data)}`);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
-  return `${typeof v} ${String(v).slice(0, 40)}`;
-}
-
-function checkHeaders(headers: unknown): readonly RecordHeader[] | null {
-  if (headers === null || headers === undefined) return null;
-  if (!Array.isArray(headers)) throw new InvalidRecordError('headers', `must be an array of { key, value }, got ${describe(headers)}`);
-  for (let i = 0; i < headers.length; i++) {
-    const h: unknown = headers[i];
-    if (typeof h !== 'object' || h === null) throw new InvalidRecordError(`headers[${i}]`, `must be { key, value }, got ${describe(h)}`);
-    const key = (h as { key?: unknown }).key;
-    if (typeof key !== 'string') throw new InvalidRecordError(`headers[${i}].key`, `must be a string, got ${describe(key)}`);
-    const value = (h as { value?: unknown }).value;
-    if (value !== null && value !== undefined && typeof value !== 'string' && !(value instanceof Uint8Array)) {
-      throw new InvalidRecordError(`headers[${i}].value`, `must be a Uint8Array, a string or null, got ${describe(value)}`);
-    }
-  }
-  return headers as readonly RecordHeader[];
-}
 
 /** Checks `append`'s rare switches (only when some are given). */
 function checkAppendOptions(options: AppendOptions): void {
@@ -403,6 +388,60 @@ export class RecordAccumulator {
   lastBatchFullOf(handle: PartitionHandle): boolean {
     const last = (handle as PartitionDeque).peekLast();
     return last === undefined || last.isClosed;
+  }
+
+  /**
+   * Queues a batch whose records other threads already encoded into pool memory (the shared
+   * accumulator, `shared/shared-intake.ts`): a closed {@link ProducerBatch} is built around
+   * `slot` with the given numbers and queued behind the partition's batches; from then on
+   * it is an ordinary batch — ready, drain, sequence numbers at drain, seal (eagerly on a
+   * worker sealer; at drain inline; not at all when it arrives sealed), retries, expiry,
+   * release. The partition's open batch, if any, is closed first (records keep their order).
+   * Works after {@link close} too: adopted batches are records already accepted.
+   * @param handle - the partition (from {@link partitionHandle})
+   * @param slot - the allocation holding the records (state APPENDING); the batch owns it from now on
+   * @param sink - told the records' outcome (for completions on other threads); null: none
+   * @returns the queued batch
+   * @throws IllegalStateError for a handle of another accumulator or numbers that do not fit the slot
+   */
+  adoptBatch(handle: PartitionHandle, slot: PoolSlot, adopted: AdoptedBatch, sink: BatchCompletionSink | null, nowMs: number = this.#clock.nowMs()): ProducerBatch {
+    if (!(handle instanceof PartitionDeque) || handle.owner !== this) {
+      throw new IllegalStateError('adoptBatch: the partition handle does not come from this accumulator');
+    }
+    const deque = handle;
+    const pooled = slot.slotIndex >= 0;
+    const batch = new ProducerBatch({
+      topic: deque.topic,
+      partition: deque.partition,
+      slot,
+      bytes: pooled ? this.#poolBytes : Buffer.from(slot.buffer),
+      view: pooled ? this.#poolView : new DataView(slot.buffer),
+      nowMs: adopted.createdMs,
+      codecId: this.#codecId,
+      level: this.#level,
+      releaseSlot: this.#releaseSlot,
+      onSealed: this.#onSealed,
+      listener: this.#onBatchDone,
+    });
+    batch.adoptRecords(adopted.recordsLength, adopted.recordCount, adopted.baseTimestamp, adopted.maxTimestamp);
+    batch.completionSink = sink;
+    const last = deque.peekLast();
+    if (last !== undefined && !last.isClosed) this.#closeBatch(deque, last);
+    deque.batches.push(batch);
+    this.#incomplete.add(batch);
+    const expiryMs = adopted.createdMs + this.config.deliveryTimeoutMs;
+    if (expiryMs < this.#nextBatchExpiryMs) this.#nextBatchExpiryMs = expiryMs;
+    if (adopted.sealedSizeBytes > 0) {
+      batch.beginSeal();
+      batch.completeSeal(adopted.sealedSizeBytes);
+    } else if (this.#sealer.eager) {
+      batch.beginSeal();
+      this.#sealer.seal(batch);
+    }
+    if (deque.batches.length === 1) this.#newlyNonEmpty.push(deque);
+    this.#onHeadChanged(deque, nowMs);
+    this.#hooks?.wakeup(0);
+    return batch;
   }
 
   #appendToDeque(
