@@ -94,6 +94,12 @@ export class WireNetworkClient implements NetworkClient {
   #nextBootstrap = 0;
   #listener: ((event?: NetworkEvent) => void) | null = null;
   #closed = false;
+  /**
+   * Set by the first failed authentication (SASL credentials, TLS trust): fatal, so no broker
+   * is asked again — every later call fails with it at once, and no reconnect makes the
+   * brokers log failed logins for as long as the producer lives.
+   */
+  #authFailure: SluiceError | null = null;
 
   constructor(options: WireNetworkClientOptions) {
     if (options.bootstrapServers.length === 0) throw new IllegalStateError('WireNetworkClient: no bootstrap server');
@@ -112,7 +118,7 @@ export class WireNetworkClient implements NetworkClient {
   // ------------------------------------------------------------------ NetworkClient
 
   ready(nodeId: number, nowMs: number = Date.now()): boolean {
-    if (this.#closed) return false;
+    if (this.#closed || this.#authFailure !== null) return false;
     const n = this.#nodes.get(nodeId);
     if (n === undefined) return false;
     const c = n.connection;
@@ -246,6 +252,11 @@ export class WireNetworkClient implements NetworkClient {
     if (n.idleTimer !== null) clearTimeout(n.idleTimer);
     n.idleTimer = null;
     if (this.#closed || error === null) return;
+    if (error instanceof AuthenticationError && this.#authFailure === null) {
+      this.#authFailure = error;
+      this.#listener?.({ kind: 'disconnected', nodeId: n.nodeId, error });
+      return;
+    }
     // A lost or failed connection: back off before the next attempt, and tell the sender so
     // it can ask for fresh metadata (the broker may be gone, or no longer lead).
     n.failures++;
@@ -293,6 +304,7 @@ export class WireNetworkClient implements NetworkClient {
    */
   async #anyConnection(what: string): Promise<BrokerConnection> {
     if (this.#closed) throw new ClosedError(`the network client is closed: ${what} not sent`);
+    if (this.#authFailure !== null) throw this.#authFailure;
     const nowMs = Date.now();
     let best: BrokerConnection | null = null;
     for (const n of this.#nodes.values()) {
