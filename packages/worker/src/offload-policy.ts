@@ -35,8 +35,8 @@
  * ## The measurements behind the constants (this 2-core machine, Node 20; RESULTS.md)
  * Codec CPU per raw byte on JSON-like records (16 KiB batches): gzip 11 / 18 / 22 / 24 ns/B
  * at levels 1 / 3 / 6 (= -1) / 9; zstd (zstd-napi) 3.2 / 3.5 / 11 / 33 / 90 / 340 ns/B at
- * levels 1 / 3 / 6 / 9 / 12 / 19; lz4 3.5 ns/B at level 1 (LZ4-HC: ~7 at 3, ~14 at 9),
- * snappy 3.5 ns/B. Main-thread work end to end, 100 B records: ~2.2 ns/B (220 ns per
+ * levels 1 / 3 / 6 / 9 / 12 / 19; lz4 (`lz4-level-codec.ts`, 16 KiB batches) 1.2 / 7.3 / 12 /
+ * 34 ns/B at levels 1 / 3 / 9 / 12 (core's lz4-napi: 4.6 at its one level); snappy 3.5 ns/B. Main-thread work end to end, 100 B records: ~2.2 ns/B (220 ns per
  * record at 4.5 M records/s); 1 KiB records: ~0.8 ns/B. Two threads of plain gzip run
  * 1.47-1.98x one thread here: two vCPUs are not two cores' worth, hence
  * {@link PARALLEL_EFFICIENCY}.
@@ -74,10 +74,10 @@ export const SEAL_NS_PER_BYTE: Readonly<Record<Exclude<CompressionName, 'none'>,
   ],
   snappy: [[0, 3.5]],
   lz4: [
-    [1, 3.5],
-    [3, 7],
-    [9, 14],
-    [12, 40],
+    [1, 1.2],
+    [3, 7.3],
+    [9, 12],
+    [12, 34],
   ],
   zstd: [
     [1, 3.2],
