@@ -8,6 +8,9 @@
 // Producer facade and sender
 export type { ProducerRecord, ProducerOptions, ProducerCloseOptions } from './producer.js';
 export { Producer } from './producer.js';
+export type { SharedProducerHandle, SharedAppenderOptions, SharedProducerRecord } from './shared/shared-appender.js';
+export { SharedAppender } from './shared/shared-appender.js';
+export type { SharedProducerOptions } from './shared/shared-intake.js';
 export type { ProducerLogger, ProducerEventMap, ProducerEventName, ProducerEventListener } from './events/producer-events.js';
 export { userHookErrorCounts } from './user-hook-error.js';
 export type { UserHookKind } from './user-hook-error.js';

@@ -70,6 +70,12 @@ import type { Sealer } from './sealing/sealer.js';
 import { createDefaultSealer } from './sealing/default-sealer.js';
 import { resolveIdempotence } from './sender/idempotence.js';
 import { Sender } from './sender/sender.js';
+import type { Worker } from 'node:worker_threads';
+import { IllegalStateError } from './errors.js';
+import { SharedAppender } from './shared/shared-appender.js';
+import type { SharedAppenderOptions, SharedProducerHandle } from './shared/shared-appender.js';
+import { SharedIntake } from './shared/shared-intake.js';
+import type { SharedProducerOptions } from './shared/shared-intake.js';
 
 /** One record to send (Kafka `ProducerRecord`). */
 export interface ProducerRecord {
@@ -214,6 +220,8 @@ export class Producer {
   #forceClose: (() => void) | null = null;
   /** A forced close (timeoutMs 0) came, first or while a graceful one ran. */
   #forced = false;
+  /** Set by {@link shareable}: other threads append too, and this producer's own sends go through the shared path. */
+  #shared: SharedIntake | null = null;
 
   /**
    * @param options - see {@link ProducerOptions}
@@ -281,6 +289,7 @@ export class Producer {
    */
   send(record: ProducerRecord, callback: RecordCallback | null): Promise<SluiceError | null> | undefined;
   send(record: ProducerRecord, callback?: RecordCallback | null): Promise<unknown> | undefined {
+    if (this.#shared !== null && this.#fatal === null && !this.#closed) return callback === undefined ? this.#shared.appender.send(record) : this.#shared.appender.send(record, callback);
     if (callback === undefined) {
       try {
         const r = this.#append(record, 'promise', false);
@@ -305,6 +314,7 @@ export class Producer {
    * waited for. Never rejects.
    */
   flush(): Promise<void> {
+    if (this.#shared !== null) return this.#shared.flush();
     const waiting = this.#waitingSends.size === 0 ? null : Promise.allSettled([...this.#waitingSends]);
     return this.sender.flush(waiting);
   }
@@ -336,6 +346,12 @@ export class Producer {
 
   async #close(timeoutMs: number): Promise<void> {
     const startMs = this.#scheduler.nowMs();
+    const shared = this.#shared;
+    if (shared !== null) {
+      // Every thread's batches reach the accumulator before the sender's close drains it.
+      if (timeoutMs > 0 && !this.#forced) await this.#waitAtMost(shared.flush(), timeoutMs);
+      await shared.beginClose(this.#forced ? 0 : Math.max(0, timeoutMs - (this.#scheduler.nowMs() - startMs)));
+    }
     if (timeoutMs > 0 && this.#waitingSends.size > 0) {
       // Deliver the sends that wait for metadata or memory (Kafka's close lets them finish):
       // flush so that their batches and everything else go out at once.
@@ -347,6 +363,60 @@ export class Producer {
     if (!this.#forced) await metadataClosed;
     const leftMs = this.#forced ? 0 : Math.max(0, timeoutMs - (this.#scheduler.nowMs() - startMs));
     await this.sender.close({ timeoutMs: leftMs, closeNetwork: this.#ownsNetwork });
+    shared?.finishClose();
+  }
+
+  /**
+   * Makes this producer one that other threads send through (Kafka's thread-safe producer,
+   * the worker-thread way): returns a small handle — two SharedArrayBuffers — to post to
+   * worker threads, where `Producer.attach(handle)` gives an appender with the same `send`.
+   * Appends from every thread go straight into this producer's batches in shared memory;
+   * this thread drains, seals and sends them over its one set of connections, with one
+   * producer id. From now on this producer's own sends take the same path (and share
+   * batches with the other threads). Call {@link watch} for each worker, so that a thread
+   * that dies mid-append is recovered. The first call's options hold; later calls return
+   * the same handle. See `shared/shared-intake.ts`.
+   * @param options - table sizes: `maxAppenders` (threads, this one included; default 16),
+   *   `maxTopics` (256), `maxPartitions` (8192)
+   * @throws ClosedError when the producer is closed; ConfigError for sizes out of range
+   */
+  shareable(options: SharedProducerOptions = {}): SharedProducerHandle {
+    if (this.#closed) throw new ClosedError('cannot share a closed producer');
+    this.#shared ??= new SharedIntake({
+      ...options,
+      accumulator: this.accumulator,
+      metadata: this.metadata,
+      scheduler: this.#scheduler,
+      config: this.config,
+      flush: () => this.sender.flush(),
+      partitioner: this.#sticky === null ? this.#partitioner : undefined,
+    });
+    return this.#shared.handle;
+  }
+
+  /**
+   * Watches a worker thread that attached to this producer: when it exits — terminated,
+   * crashed, or done without closing its appender — its partition locks are broken, the
+   * records it committed are delivered, the record it was writing is dropped, and the
+   * memory it held goes back (see `shared/shared-intake.ts`, "Thread death").
+   * @returns this
+   * @throws IllegalStateError before {@link shareable}
+   */
+  watch(worker: Worker): this {
+    if (this.#shared === null) throw new IllegalStateError('watch(): call shareable() first');
+    this.#shared.watch(worker);
+    return this;
+  }
+
+  /**
+   * An appender of a shared producer, on this thread (a worker): the same `send`, checks,
+   * typed errors and back-pressure as the owning producer; completions run on this thread.
+   * @param handle - what the owner's `shareable()` returned (posted to this thread)
+   * @param options - `blocking` (wait with Atomics.wait), `partitioner`
+   * @throws ConfigError when the handle is not a shared producer's or every appender id is in use
+   */
+  static attach(handle: SharedProducerHandle, options: SharedAppenderOptions = {}): SharedAppender {
+    return new SharedAppender(handle, options);
   }
 
   /** Resolves when `promise` settles, after `timeoutMs`, or when a forced close comes. */
@@ -393,6 +463,7 @@ export class Producer {
    * Set when the partition is chosen, so it also holds for a send that waits for memory.
    */
   get lastPartition(): number {
+    if (this.#shared !== null) return this.#shared.appender.lastPartition;
     return this.#lastPartition;
   }
 
