@@ -26,8 +26,9 @@ export type CreateSealerOptions = Omit<WorkerSealerOptions, 'threads' | 'adaptiv
  *   - `seal.workers: auto` (the default) → threads only where the machine model says
  *     compression will pay (the codec's cost per byte against the main thread's own work,
  *     on `os.availableParallelism()` cores; see `offload-policy.ts`): gzip, zstd from level
- *     ~6, lz4 at LZ4-HC levels, on 2+ cores — as many as the model asks for, calibrated on
- *     the first batches (it stays inline if the measured costs say so). Else inline.
+ *     ~6, lz4 at LZ4-HC levels, on 2+ cores: a WorkerSealer that seals its first batches
+ *     inline to measure the codec and the main thread on this data, and starts threads (as
+ *     many as the model asks for) only if the measured costs still say they pay. Else inline.
  * Inline seals use {@link sealCodecFor} (lz4 with its level), as the threads do.
  * @param config - producer settings (camelCase or Kafka names), or a resolved config
  * @returns a sealer; close it (`await sealer.close()`) after the accumulator's last batch

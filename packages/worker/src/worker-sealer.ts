@@ -114,9 +114,10 @@ export interface WorkerSealerOptions {
   /** The inline-vs-worker rules. Default: `new OffloadPolicy()`. */
   readonly offloadPolicy?: OffloadPolicy;
   /**
-   * `seal.workers=auto`: seal the first batches inline to measure the codec on this data and
-   * the main thread's own load, then offload only if the machine model still says it pays
-   * (else the threads stay idle). Default false (offload whenever a batch pays its hand-off).
+   * `seal.workers=auto`: start no thread at first; seal the first batches inline to measure
+   * the codec on this data and the main thread's own load, then start `threads` threads —
+   * or as few as the machine model asks for — only if it says offloading pays; else stay
+   * inline with no thread at all. Default false (threads at once, every paying batch offloaded).
    */
   readonly adaptive?: boolean;
   /** Codec lookup for batches sealed inline. Default: {@link sealCodecFor} (what the threads use). */
@@ -287,7 +288,8 @@ export class WorkerSealer implements Sealer {
   readonly #sealTimeoutMs: number;
   readonly #policy: OffloadPolicy;
   readonly #resolveCodec: CodecResolver;
-  readonly #pool: Piscina<LaneStartMessage, number>;
+  /** Created with the first lane: `adaptive` starts none until calibration says they pay. */
+  #pool: Piscina<LaneStartMessage, number> | null = null;
   readonly #signalBuffer = new SharedArrayBuffer(SIGNAL_BYTES);
   readonly #signal = new Int32Array(this.#signalBuffer);
   #lanes: Lane[] = [];
@@ -358,18 +360,25 @@ export class WorkerSealer implements Sealer {
     this.#calibrating = this.#adaptive;
     this.#stats.offloading = !this.#adaptive;
     this.#faults = (options as { [kSealFaults]?: SealFaultPlan })[kSealFaults] ?? null;
+    // `adaptive` starts its threads only once calibration says they pay: a thread's start-up
+    // is CPU the producer would lose for nothing (~1 s per thread in source mode).
+    if (!this.#adaptive) this.#startLanes(this.threads);
+    openSealers.add(this);
+  }
+
+  /** Creates the pool for `count` threads and a lane on each. */
+  #startLanes(count: number): void {
     this.#pool = new Piscina<LaneStartMessage, number>({
       filename: TASK_FILENAME,
-      minThreads: this.threads,
-      maxThreads: this.threads,
+      minThreads: count,
+      maxThreads: count,
       idleTimeout: Infinity,
       // Lanes park in Atomics.wait themselves; piscina's own between-task wait never runs.
       atomics: 'disabled',
       execArgv: sourceExecArgv(),
     });
     this.#pool.on('error', () => {}); // a thread dying is seen through its lane's task
-    for (let i = 0; i < this.threads; i++) this.#startLane();
-    openSealers.add(this);
+    for (let i = 0; i < count; i++) this.#startLane();
   }
 
   /** Counters since construction (a copy). */
@@ -434,8 +443,11 @@ export class WorkerSealer implements Sealer {
     }
     this.#stopWatchdog();
     // A lane whose thread never stops (a native codec stuck past its timeout) is not waited for.
-    await Promise.race([this.#pool.destroy(), delay(CLOSE_GRACE_MS)]);
-    for (const t of this.#pool.threads) t.unref();
+    const pool = this.#pool;
+    if (pool !== null) {
+      await Promise.race([pool.destroy(), delay(CLOSE_GRACE_MS)]);
+      for (const t of pool.threads) t.unref();
+    }
     this.#stats.threads = 0;
     openSealers.delete(this);
   }
@@ -515,8 +527,8 @@ export class WorkerSealer implements Sealer {
     const nowMs = performance.now();
     if (this.#calElu === null) {
       this.#sealInline(e);
-      // Warm-up: until the threads run (their start-up takes CPU) and the code is warm.
-      if (spec.codecId !== 0 && ++this.#calBatches >= CALIBRATION_WARMUP_BATCHES && this.#lanes.every((l) => this.#laneRunning(l))) {
+      // Warm-up: until the code is warm.
+      if (spec.codecId !== 0 && ++this.#calBatches >= CALIBRATION_WARMUP_BATCHES) {
         this.#calBatches = 0;
         this.#calElu = performance.eventLoopUtilization();
         this.#calStartMs = performance.now();
@@ -535,6 +547,7 @@ export class WorkerSealer implements Sealer {
     const plan = this.#policy.plan(sealPerByte, mainPerByte, undefined, this.threads);
     this.#calibrating = false;
     this.#stats.offloading = plan.threads > 0;
+    if (plan.threads > 0 && !this.#closed && this.#closing === null) this.#startLanes(plan.threads);
     this.#stats.calibratedSealNsPerByte = sealPerByte;
     this.#stats.calibratedMainNsPerByte = mainPerByte;
     this.#stats.calibratedSpeedup = plan.speedup;
@@ -562,7 +575,7 @@ export class WorkerSealer implements Sealer {
     // Until its thread runs and is unref'd, the watchdog checks on it.
     if (this.#watchdog === null) this.#startWatchdog();
     this.#stats.lanesStarted++;
-    this.#pool
+    this.#pool!
       .run({ lane: lane.writer.buffer, signal: this.#signalBuffer, buffers: port2 }, {
         transferList: [port2],
         signal: lane.abort.signal,
@@ -589,7 +602,7 @@ export class WorkerSealer implements Sealer {
       if (!lane.unrefd) {
         lane.unrefd = true;
         const id = Atomics.load(lane.writer.i32, LANE_THREAD_ID);
-        for (const t of this.#pool.threads) if (t.threadId === id) t.unref();
+        for (const t of this.#pool?.threads ?? []) if (t.threadId === id) t.unref();
       }
     }
     this.#stats.threads = running;
