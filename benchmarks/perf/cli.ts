@@ -89,6 +89,8 @@ export interface PerfOptions {
   /** Progress bar: 'auto' = when stderr is a terminal. */
   progress: 'auto' | 'never';
   printMetrics: boolean;
+  /** The producer measured: Sluice (default) or one of the peers alone (`--engine`). */
+  engine: string;
   help: boolean;
   /** One-line notes for stderr (settings that do not apply, target overrides). */
   notes: string[];
@@ -170,6 +172,7 @@ const DEFAULTS: Omit<PerfOptions, 'producerProps' | 'notes'> = {
   seed: 42,
   progress: 'auto',
   printMetrics: false,
+  engine: 'sluice',
   help: false,
 };
 
@@ -206,6 +209,7 @@ export const OPTIONS: readonly string[] = [
   '--random-seed',
   '--no-progress',
   '--print-metrics',
+  '--engine',
   '--transactional-id',
   '--transaction-duration-ms',
 ];
@@ -448,6 +452,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case '--print-metrics':
         o.printMetrics = true;
         break;
+      case '--engine': {
+        const v = next() ?? '';
+        const canonical = PEER_ALIASES[v] ?? v;
+        if (canonical !== 'sluice' && !(canonical in KNOWN_PEERS)) {
+          throw new UsageError(`--engine must be sluice or a peer (${Object.keys(KNOWN_PEERS).join(', ')}), got ${JSON.stringify(v)}`);
+        }
+        o.engine = canonical;
+        break;
+      }
       case '--transactional-id':
       case '--transaction-duration-ms':
         throw new UsageError(transactionsNotSupported(a));
@@ -498,6 +511,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (o.bootstrapServer !== null && (env[TARGET_ENV] ?? '').toLowerCase() === 'embedded') {
     o.notes.push(`note: ${TARGET_ENV}=embedded: running against the embedded cluster instead of ${o.bootstrapServer}`);
     o.bootstrapServer = null;
+  }
+  if (o.engine !== 'sluice' && !KNOWN_PEERS[o.engine].targets.includes(o.bootstrapServer === null ? 'embedded' : 'broker')) {
+    throw new UsageError(`--engine ${o.engine} runs against a real broker only: give --bootstrap-server`);
   }
   if (o.plot !== null && o.sweep === null) throw new UsageError('--plot draws a sweep: add --sweep name=v1,v2 ...');
   if (o.compare !== null) {
@@ -735,6 +751,8 @@ Comparison:
                              (--warmup-records, or a quarter of --num-records), in a shuffled
                              order each round; the table shows the median and the range.
   --sweep-repeats N          runs per sweep cell (default ${DEFAULTS.sweepRepeats})
+  --engine NAME              measure one peer alone instead of Sluice (same workload and output:
+                             a fresh process per producer, as benchmarks/wire-vs-peers.ts runs them)
   --plot FILE.svg|FILE.html  with --sweep: draw records/s against the swept settings
 
   -h, --help                 this text

@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { PerfOptions } from './cli.js';
-import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput, targetName } from './cli.js';
+import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput, targetName, UsageError } from './cli.js';
 import type { ProducerConfig } from '@sluice/core';
 import { ensureBrokerTopic } from './broker-topic.js';
 import { runPerf } from './perf-run.js';
@@ -33,14 +33,13 @@ import {
   ratePerSec,
   STEADY_STATE_LINE,
 } from './report.js';
-import { createSluiceEngine } from './sluice-engine.js';
 import { buildWorkload } from './workload.js';
 import type { Workload } from './workload.js';
 import type { ExternalPeerRun } from './peers/external-process.js';
 import { KAFKAJS_INSTALL_HINT, loadKafkajs } from './peers/kafkajs-encoder.js';
 import { createKafkajsEngine, describeKafkajsPeer } from './peers/kafkajs-peer.js';
 import { createKafkajsWireEngine, describeKafkajsWirePeer } from './peers/kafkajs-wire-peer.js';
-import { createPlatformaticEngine, describePlatformaticPeer, PLATFORMATIC_INSTALL_HINT, platformaticVersion } from './peers/platformatic-peer.js';
+import { createPlatformaticEngine, describePlatformaticPeer, PLATFORMATIC_INSTALL_HINT, platformaticCodecUnavailable, platformaticVersion } from './peers/platformatic-peer.js';
 
 /** Exit code of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -194,6 +193,11 @@ async function runPeers(
           skipped.push({ name, reason: `@platformatic/kafka is not installed; install it with \`${PLATFORMATIC_INSTALL_HINT}\` and run again` });
           continue;
         }
+        const unavailable = platformaticCodecUnavailable(config.compressionType);
+        if (unavailable !== null) {
+          skipped.push({ name, reason: unavailable });
+          continue;
+        }
         const description = describePlatformaticPeer(version, config);
         say(`\n--- peer ${name} (${description}) ---\n`);
         const r = await runOne(o, w, name, (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker), process.stdout, interrupt);
@@ -240,6 +244,54 @@ function reportFailures(name: string, r: PerfRunResult): void {
   }
 }
 
+/** `--engine NAME`: one peer alone, with Sluice's output (lines or `--json`). */
+async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig, interrupt: Interrupt): Promise<number> {
+  const bootstrap = o.bootstrapServer;
+  const name = o.engine;
+  let line: string[];
+  let json: Record<string, unknown>;
+  let failed = false;
+  if (name === 'java' || name === 'librdkafka') {
+    const run =
+      name === 'java'
+        ? await (await import('./peers/java-peer.js')).runJavaPeer(o, w, bootstrap!, () => interrupt.stopped)
+        : await (await import('./peers/kcat-peer.js')).runKcatPeer(w, config, new Set(Object.keys(o.producerProps)), bootstrap!, () => interrupt.stopped);
+    line = [`${run.records} records sent, ${run.recordsPerSec.toFixed(6)} records/sec (${run.mbPerSec.toFixed(2)} MB/sec) [${run.description}]`];
+    json = { records: run.records, recordsPerSec: run.recordsPerSec, mbPerSec: run.mbPerSec, latencyMs: run.latencyMs, errors: run.errors, description: run.description, wallMs: run.wallMs };
+  } else {
+    let make: Parameters<typeof runPerf>[1];
+    let description: string;
+    if (name === 'kafkajs') {
+      const k = loadKafkajs();
+      if (k === null) throw new UsageError(`kafkajs is not installed; install it with \`${KAFKAJS_INSTALL_HINT}\``);
+      description = bootstrap === null ? describeKafkajsPeer(k, config) : describeKafkajsWirePeer(k, config);
+      make = (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker));
+    } else {
+      const version = platformaticVersion();
+      if (version === null) throw new UsageError(`@platformatic/kafka is not installed; install it with \`${PLATFORMATIC_INSTALL_HINT}\``);
+      description = describePlatformaticPeer(version, config);
+      make = (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker);
+    }
+    if (!o.json && o.warmupRecords > 0) process.stdout.write(`${formatWarmupLine(o.warmupRecords)}\n`);
+    const r = await runOne(o, w, name, make, process.stdout, interrupt);
+    line = formatSummaryLines(r.totals, o.warmupRecords > 0 ? r.wholeRun : null);
+    reportFailures(name, r);
+    failed = r.totals.errors > 0;
+    json = {
+      records: r.totals.records,
+      recordsPerSec: measuredRate(r.totals),
+      mbPerSec: ratePerSec(r.totals.bytes, r.totals.elapsedMs) / MB,
+      latencyMs: r.totals.latencyMs,
+      errors: r.totals.errors,
+      description,
+    };
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify({ tool: 'sluice-perf', engine: name, target: targetName(o), ...json, config: effectiveSettings(o, config), machine: machineInfo() })}\n`);
+  else for (const l of line) process.stdout.write(`${l}\n`);
+  if (interrupt.stopped) return INTERRUPTED_EXIT_CODE;
+  return failed ? 1 : 0;
+}
+
 /** Runs the command; @returns the exit code (1 when records failed, 130 when interrupted). */
 export async function runPerfCommand(o: PerfOptions): Promise<number> {
   const config = effectiveProducerConfig(o);
@@ -253,7 +305,10 @@ export async function runPerfCommand(o: PerfOptions): Promise<number> {
   interrupt.install();
   interrupt.onStop(() => process.stderr.write('\nsluice-perf: interrupted: sending stopped; the summary below covers what was acknowledged\n'));
   try {
+    if (o.engine !== 'sluice') return await runPeerAlone(o, w, config, interrupt);
     if (!o.json && o.warmupRecords > 0) process.stdout.write(`${formatWarmupLine(o.warmupRecords)}\n`);
+    // Loaded here, not at the top: a peer run (--engine) does not need Sluice's worker package.
+    const { createSluiceEngine } = await import('./sluice-engine.js');
     const sluice = await runOne(o, w, 'sluice', (tracker) => createSluiceEngine(w, config, input, tracker), process.stdout, interrupt);
     const wholeRun = o.warmupRecords > 0 ? sluice.wholeRun : null;
     if (!o.json) for (const line of formatSummaryLines(sluice.totals, wholeRun)) process.stdout.write(`${line}\n`);

@@ -51,8 +51,22 @@ export function describePlatformaticPeer(version: string, config: ProducerConfig
   return `@platformatic/kafka ${version} Producer, compression ${config.compressionType}, idempotent ${config.enableIdempotence}, ${config.enableIdempotence ? 'one send at a time (its idempotent producer fails concurrent sends)' : `${config.maxInFlightRequestsPerConnection} sends in flight`}`;
 }
 
+/**
+ * Why platformatic cannot run this codec here, or null: it compresses zstd with node:zlib's
+ * `zstdCompressSync`, which Node has from 22.15 (and 23.8) on.
+ */
+export function platformaticCodecUnavailable(codec: string): string | null {
+  if (codec !== 'zstd') return null;
+  const zlib = require('node:zlib') as { zstdCompressSync?: unknown };
+  return typeof zlib.zstdCompressSync === 'function'
+    ? null
+    : `@platformatic/kafka compresses zstd with node:zlib's zstdCompressSync, which Node ${process.version} lacks (Node >= 22.15 has it)`;
+}
+
 /** Connects a platformatic producer and wraps it as an engine. */
 export async function createPlatformaticEngine(w: Workload, config: ProducerConfig, bootstrap: string, tracker: LatencyTracker): Promise<PerfEngine> {
+  const unavailable = platformaticCodecUnavailable(config.compressionType);
+  if (unavailable !== null) throw new Error(unavailable);
   const mod = (await import('@platformatic/kafka')) as unknown as PlatformaticModule;
   const producer = new mod.Producer({
     clientId: 'sluice-perf-platformatic',
