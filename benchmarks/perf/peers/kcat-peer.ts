@@ -25,6 +25,7 @@
  * final flush included, no warm-up (C has no JIT to warm; kcat has no warm-up option). kcat
  * reports no latency. It exits 1 when any delivery failed.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,14 @@ import type { Workload } from '../workload.js';
 import { recordSequence } from '../workload.js';
 import type { ExternalPeerRun } from './external-process.js';
 import { runChild } from './external-process.js';
+
+let cachedVersion: string | undefined;
+
+/** The librdkafka version kcat is built with (`kcat -V`), or undefined. */
+export function librdkafkaVersion(): string | undefined {
+  cachedVersion ??= /librdkafka ([\d.]+)/.exec(spawnSync('kcat', ['-V'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '';
+  return cachedVersion === '' ? undefined : cachedVersion;
+}
 
 /** librdkafka's settings for a Kafka producer configuration (see the file comment). */
 export function librdkafkaProps(config: ProducerConfig, given: ReadonlySet<string>, smallestRecordBytes: number): Record<string, string> {
@@ -116,7 +125,7 @@ export async function runKcatPeer(w: Workload, config: ProducerConfig, given: Re
   let bytes = 0;
   const seq = recordSequence(w);
   for (let i = 0; i < seq.length; i++) bytes += w.recordBytes[seq[i]];
-  const version = /librdkafka version ([\d.]+)/.exec(r.stderr)?.[1];
+  const version = librdkafkaVersion();
   return {
     records: w.numRecords,
     recordsPerSec: (w.numRecords * 1000) / r.elapsedMs,
