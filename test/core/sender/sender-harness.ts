@@ -160,13 +160,14 @@ export interface SimOptions {
 export class DelayedSealer implements Sealer {
   readonly eager = true;
   readonly #scheduler: Scheduler;
-  readonly #delayMs: number;
+  readonly #delayMs: number | ((sealNumber: number) => number);
   readonly #failEvery: number;
   #count = 0;
   #pending = 0;
   #idle: (() => void)[] = [];
 
-  constructor(scheduler: Scheduler, delayMs = 1, failEvery = 0) {
+  /** `delayMs` may depend on the seal's number (1, 2, …), so that seals finish out of order. */
+  constructor(scheduler: Scheduler, delayMs: number | ((sealNumber: number) => number) = 1, failEvery = 0) {
     this.#scheduler = scheduler;
     this.#delayMs = delayMs;
     this.#failEvery = failEvery;
@@ -185,7 +186,7 @@ export class DelayedSealer implements Sealer {
         job.completeSeal(size);
       }
       if (this.#pending === 0) for (const w of this.#idle.splice(0)) w();
-    }, this.#delayMs);
+    }, typeof this.#delayMs === 'number' ? this.#delayMs : this.#delayMs(n));
   }
 
   close(): Promise<void> {

@@ -477,6 +477,29 @@ describe('Sender', () => {
       for (let i = 1; i < log.length; i++) expect(log[i].baseSequence).to.equal(log[i - 1].baseSequence + log[i - 1].recordCount);
     });
 
+    it('sends the requests to a node in drain order when their seals finish out of order (idempotent, 5 in flight: no OUT_OF_ORDER_SEQUENCE_NUMBER, no retry)', async () => {
+      // Every seventh seal takes 30 ms, the others 1 ms: a request drained later is sealed
+      // first. Sent at once, it overtook the earlier request of the same partition, and the
+      // broker refused it (then everything behind it retried after a backoff).
+      const sim = makeSim({
+        config: { lingerMs: 0, enableIdempotence: true, maxInFlightRequestsPerConnection: 5, bufferMemory: 1 << 20 },
+        sealer: (s) => new DelayedSealer(s, (n) => (n % 7 === 0 ? 30 : 1)),
+        cluster: { brokers: 1, latencyMs: 4 },
+      });
+      const rs = Array.from({ length: 300 }, (_, i) => track(sim.producer.send({ topic: 't', partition: i % 3, value: paddedValue(i, 200) })));
+      await sim.runUntil(() => rs.every((r) => r.settled));
+      expect(rs.filter((r) => r.error !== undefined).map((r) => r.error!.message)).to.deep.equal([]);
+      expect(sim.network.maxInFlight.get(0), 'several requests in flight at once').to.be.greaterThan(1);
+      for (let p = 0; p < 3; p++) {
+        const log = sim.cluster.log('t', p);
+        expect(log.reduce((n, b) => n + b.recordCount, 0)).to.equal(100);
+        for (let i = 1; i < log.length; i++) expect(log[i].baseSequence).to.equal(log[i - 1].baseSequence + log[i - 1].recordCount);
+        // Each batch went out once, in sequence order: nothing was refused and sent again.
+        const sentSequences = sim.network.sent.filter((b) => b.partition === p).map((b) => b.baseSequence);
+        expect(sentSequences).to.deep.equal(log.map((b) => b.baseSequence));
+      }
+    });
+
     it('expires a drained batch still waiting for its seal, and frees it only when the seal is over', async () => {
       const sim = makeSim({ config: { deliveryTimeoutMs: 2000, lingerMs: 0 }, sealer: (s) => new DelayedSealer(s, 3000) });
       const pool = sim.producer.accumulator.pool;

@@ -28,6 +28,8 @@ export interface InFlightRequest {
   readonly drainedMs: number;
   /** When the request was handed to the network; -1 while its batches are being sealed. */
   sentMs: number;
+  /** True while one of its batches is still being sealed (it then waits in its node's transmit queue). */
+  awaitingSeal: boolean;
   /** Position in {@link InFlightRequests}; -1 when not registered (see `IndexedSet`). */
   index: number;
 }
