@@ -1,5 +1,6 @@
 /**
- * lz4 with `compression.lz4.level` honoured: levels give different sizes (LZ4-HC above 1),
+ * lz4 with `compression.lz4.level` honoured as Kafka's Java producer does (the fast compressor at
+ * the default level 9, LZ4-HC at any other): levels give different sizes,
  * every frame decodes to the same bytes with lz4_flex (core) and kafkajs, the header
  * checksum is the xxHash32 the frame spec asks for, and a sealed batch says lz4.
  */
@@ -7,7 +8,7 @@ import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { codecFor } from '../../packages/core/src/compression/codecs.js';
 import { InlineSealer } from '../../packages/core/src/sealing/inline-sealer.js';
-import { LZ4_BLOCK_BYTES, compressLz4Frame, lz4LevelBinding, lz4LevelCodec, xxh32Short } from '../../packages/worker/src/lz4-level-codec.js';
+import { LZ4_BLOCK_BYTES, LZ4_DEFAULT_LEVEL, compressLz4Frame, lz4LevelBinding, lz4LevelCodec, xxh32Short } from '../../packages/worker/src/lz4-level-codec.js';
 import { sealCodecFor } from '../../packages/worker/src/seal-codecs.js';
 import { makeAccumulator } from '../helpers/accumulator-factory.js';
 import { jsonValue } from '../helpers/sample-values.js';
@@ -27,7 +28,7 @@ describe('lz4LevelCodec', () => {
     }
   });
 
-  it('different levels give different sizes (LZ4-HC above level 1); every frame decodes to the input', () => {
+  it('different levels give different sizes (the default 9 fast, every other LZ4-HC); every frame decodes to the input', () => {
     const sizes = new Map<number, number>();
     for (const level of [1, 3, 9, 12, 17]) {
       const frame = compressLz4Frame(input, level)!;
@@ -35,10 +36,20 @@ describe('lz4LevelCodec', () => {
       expect(Buffer.from(codecFor(3)!.decompress(frame)).equals(input), `level ${level}`).to.equal(true);
     }
     expect(input.length).to.be.greaterThan(3 * LZ4_BLOCK_BYTES);
-    expect(sizes.get(9)!).to.be.lessThan(sizes.get(1)! * 0.9);
-    expect(sizes.get(3)!).to.be.lessThan(sizes.get(1)!);
-    expect(sizes.get(12)!).to.be.at.most(sizes.get(9)!);
+    expect(sizes.get(1)!, 'LZ4-HC at level 1 beats the fast compressor of level 9').to.be.lessThan(sizes.get(9)! * 0.9);
+    expect(sizes.get(12)!).to.be.at.most(sizes.get(3)!);
     expect(sizes.get(17), 'above 12 is 12 (LZ4-HC maximum)').to.equal(sizes.get(12));
+  });
+
+  it('seals the default level (9) with the fast compressor, as kafka-clients Lz4BlockOutputStream does', () => {
+    const block = input.subarray(0, 16 * 1024);
+    const frame = compressLz4Frame(block, LZ4_DEFAULT_LEVEL)!;
+    const fast = Buffer.alloc(lz4LevelBinding()!.compressBound(block.length));
+    const n = lz4LevelBinding()!.compressLimited(block, fast, block.length - 1);
+    expect(n).to.be.greaterThan(0);
+    expect(frame.readUInt32LE(7), 'the one block size').to.equal(n);
+    expect(frame.subarray(11, 11 + n).equals(fast.subarray(0, n))).to.equal(true);
+    expect(lz4LevelCodec.compress(block)).to.deep.equal(frame);
   });
 
   it('stores a block that does not compress raw (high bit of its size)', () => {
@@ -63,6 +74,6 @@ describe('lz4LevelCodec', () => {
       sizes.push(batches.reduce((n, b) => n + b.sizeBytes, 0));
       completeSealed(batches, t);
     }
-    expect(sizes[1], 'level 9 smaller than level 1').to.be.lessThan(sizes[0]);
+    expect(sizes[0], 'level 1 (LZ4-HC) smaller than level 9 (the fast default)').to.be.lessThan(sizes[1]);
   });
 });

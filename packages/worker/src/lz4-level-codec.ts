@@ -2,15 +2,17 @@
  * Kafka's lz4 codec with `compression.lz4.level` honoured (KIP-390), for the batches Sluice's
  * sealers seal: core's `lz4-napi` codec (the Rust `lz4_flex` fast compressor) has no levels.
  *
- * Kafka's Java producer (`Lz4BlockOutputStream`) uses LZ4's fast compressor at level 1 and
- * LZ4-HC at the given level above it (lz4-java clamps to LZ4-HC's 12); blocks of at most
+ * Kafka's Java producer (`Lz4BlockOutputStream`, kafka-clients 4.4) uses LZ4's fast
+ * compressor at the default level, 9 (`CompressionType.LZ4.defaultLevel()`), and LZ4-HC at
+ * any other level (`highCompressor(level)`; the C library clamps to LZ4-HC's 12) — so an
+ * unset `compression.lz4.level` costs the fast compressor's CPU, as in Java; blocks of at most
  * 64 KiB, each compressed independently, no block or content checksums. This file writes
  * the same LZ4 frame (the frame format spec): magic 0x184D2204, FLG 0x60 (version 01,
  * independent blocks), BD 0x40 (64 KiB blocks), the header checksum byte
  * (xxh32(FLG, BD) >> 8) & 0xFF, then per block a little-endian u32 size — high bit set for a
  * block stored uncompressed because compressing did not make it smaller — and the end mark
  * (u32 0). Blocks are compressed by the `lz4` package's native binding of the reference C
- * library (`compressHCLimited`, which takes the level; `compressLimited` for level 1), an
+ * library (`compressHCLimited`, which takes the level; `compressLimited` at level 9), an
  * optional dependency built at install. Without it this codec is core's (levels ignored,
  * as before) and says so once.
  *
@@ -41,8 +43,8 @@ const FRAME_HEADER_BYTES = 7;
 const BLOCK_SIZE_BYTES = 4;
 const END_MARK_BYTES = 4;
 const UNCOMPRESSED_BLOCK_FLAG = 0x80000000;
-/** Kafka `Lz4Compression`: level 1 is the fast compressor, above it LZ4-HC. */
-const MIN_HC_LEVEL = 2;
+/** Kafka's default lz4 level: the one level sealed with the fast compressor (every other is LZ4-HC). */
+export const LZ4_DEFAULT_LEVEL = 9;
 /** LZ4-HC's highest level (lz4-java and the C library clamp above it). */
 const MAX_HC_LEVEL = 12;
 
@@ -104,7 +106,8 @@ export function lz4LevelBinding(): Lz4Binding | null {
 let scratch: Buffer | null = null;
 
 /**
- * Compresses `input` into a Kafka LZ4 frame at `level` (1: fast; 2-12: LZ4-HC; above 12: 12).
+ * Compresses `input` into a Kafka LZ4 frame at `level` (9, the default: the fast compressor;
+ * any other: LZ4-HC at that level, above 12 as 12) — Kafka's Java producer's choice.
  * @returns the frame, or null when the native binding is unavailable
  */
 export function compressLz4Frame(input: Uint8Array, level: number): Buffer | null {
@@ -123,7 +126,7 @@ export function compressLz4Frame(input: Uint8Array, level: number): Buffer | nul
   for (let from = 0; from < src.length; from += LZ4_BLOCK_BYTES) {
     const block = src.subarray(from, Math.min(src.length, from + LZ4_BLOCK_BYTES));
     // Limited to block.length - 1: 0 means "would not be smaller", stored raw (as Java does).
-    const n = level < MIN_HC_LEVEL ? b.compressLimited(block, scratch, block.length - 1) : b.compressHCLimited(block, scratch, block.length - 1, hcLevel);
+    const n = level === LZ4_DEFAULT_LEVEL ? b.compressLimited(block, scratch, block.length - 1) : b.compressHCLimited(block, scratch, block.length - 1, hcLevel);
     if (n > 0) {
       out.writeUInt32LE(n, at);
       scratch.copy(out, at + BLOCK_SIZE_BYTES, 0, n);
@@ -147,7 +150,7 @@ export const lz4LevelCodec: Codec = {
   id: LZ4_ID,
   name: 'lz4',
   compress(input: Uint8Array, level?: number): Uint8Array {
-    const framed = compressLz4Frame(input, level ?? 9);
+    const framed = compressLz4Frame(input, level ?? LZ4_DEFAULT_LEVEL);
     if (framed !== null) return framed;
     if (!warned) {
       warned = true;

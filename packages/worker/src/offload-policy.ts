@@ -23,7 +23,7 @@
  * offload     ⇔  T / T₀ ≥ AUTO_MIN_SPEEDUP  and  c ≥ MIN_CODEC_TO_MAIN × m
  * ```
  * The second condition is empirical: where the codec costs less than twice the main
- * thread's own work per byte (lz4 level 1, snappy, zstd ≤ 3 on 100 B records), forced
+ * thread's own work per byte (lz4 at its default level, snappy, zstd ≤ 3 on 100 B records), forced
  * offload measured between 0.81x and 1.26x of inline across runs — the model's speed-up
  * does not survive two threads fighting over two vCPUs' caches and memory bandwidth.
  * `m` starts from {@link MAIN_NS_PER_BYTE} and `c` from {@link SEAL_NS_PER_BYTE}; a sealer
@@ -35,8 +35,9 @@
  * ## The measurements behind the constants (this 2-core machine, Node 20; RESULTS.md)
  * Codec CPU per raw byte on JSON-like records (16 KiB batches): gzip 11 / 18 / 22 / 24 ns/B
  * at levels 1 / 3 / 6 (= -1) / 9; zstd (zstd-napi) 3.2 / 3.5 / 11 / 33 / 90 / 340 ns/B at
- * levels 1 / 3 / 6 / 9 / 12 / 19; lz4 (`lz4-level-codec.ts`, 16 KiB batches) 1.2 / 7.3 / 12 /
- * 34 ns/B at levels 1 / 3 / 9 / 12 (core's lz4-napi: 4.6 at its one level); snappy 3.5 ns/B. Main-thread work end to end, 100 B records: ~2.2 ns/B (220 ns per
+ * levels 1 / 3 / 6 / 9 / 12 / 19; lz4 (`lz4-level-codec.ts`, 16 KiB batches) 1.75 ns/B at
+ * Kafka's default level 9 (the fast compressor), LZ4-HC 8.9 / 8.4 / 12 / 41 ns/B at levels
+ * 1 / 3 / 6 / 12 (core's lz4-napi: 4.0 at its one level); snappy 3.5 ns/B. Main-thread work end to end, 100 B records: ~2.2 ns/B (220 ns per
  * record at 4.5 M records/s); 1 KiB records: ~0.8 ns/B. Two threads of plain gzip run
  * 1.47-1.98x one thread here: two vCPUs are not two cores' worth, hence
  * {@link PARALLEL_EFFICIENCY}.
@@ -48,6 +49,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { CompressionName } from '@sluice/core';
+import { LZ4_DEFAULT_LEVEL } from './lz4-level-codec.js';
 
 /** A batch's hand-off must buy at least this many times its own cost. */
 export const MIN_GAIN = 2;
@@ -73,11 +75,12 @@ export const SEAL_NS_PER_BYTE: Readonly<Record<Exclude<CompressionName, 'none'>,
     [9, 24],
   ],
   snappy: [[0, 3.5]],
+  // LZ4-HC, the levels other than Kafka's default (see LZ4_FAST_NS_PER_BYTE for level 9).
   lz4: [
-    [1, 1.2],
-    [3, 7.3],
-    [9, 12],
-    [12, 34],
+    [1, 8.9],
+    [3, 8.4],
+    [6, 12],
+    [12, 41],
   ],
   zstd: [
     [1, 3.2],
@@ -89,6 +92,9 @@ export const SEAL_NS_PER_BYTE: Readonly<Record<Exclude<CompressionName, 'none'>,
     [22, 400],
   ],
 };
+
+/** lz4 at Kafka's default level 9 is LZ4's fast compressor, not LZ4-HC (`lz4-level-codec.ts`): ns/B. */
+const LZ4_FAST_NS_PER_BYTE = 1.75;
 
 /** zlib's level for gzip's -1 (Z_DEFAULT_COMPRESSION). */
 const GZIP_DEFAULT_LEVEL = 6;
@@ -160,6 +166,7 @@ export class OffloadPolicy {
     if (name === undefined || name === 'none') return 0;
     const flat = this.#flat[name];
     if (flat !== undefined) return flat;
+    if (name === 'lz4' && level === LZ4_DEFAULT_LEVEL) return LZ4_FAST_NS_PER_BYTE;
     const lvl = name === 'gzip' && level < 0 ? GZIP_DEFAULT_LEVEL : level;
     return interpolate(SEAL_NS_PER_BYTE[name], lvl);
   }
