@@ -12,7 +12,7 @@ function batchAt(createdMs: number): ProducerBatch {
 }
 
 function request(id: number, nodeId: number, batches: ProducerBatch[]): InFlightRequest {
-  return { id, nodeId, batches, sent: [], drainedMs: 0, sentMs: 0, index: -1 };
+  return { id, nodeId, batches, sent: [], drainedMs: 0, sentMs: 0, index: -1, awaitingSeal: false };
 }
 
 describe('InFlightRequests', () => {
