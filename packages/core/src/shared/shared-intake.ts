@@ -309,6 +309,13 @@ export class SharedIntake implements SharedOwnerLink {
   #stopped = false;
   /** Appenders whose stash is taken back once they finish compressing (close). */
   #reclaimAfterSeal: number[] = [];
+  /**
+   * What recoveries found (tests and operators): threads recovered, partition locks broken,
+   * open batches repaired from their committed cursor, batches received from a dead
+   * thread's descriptors, half-written compressed copies dropped, stash slots returned.
+   */
+  readonly recoveryStats = { threads: 0, locksBroken: 0, batchesRepaired: 0, batchesFromDescriptors: 0, sealCopiesDropped: 0, stashSlotsFreed: 0 };
+  readonly #watched: { worker: Worker; listener: () => void }[] = [];
   /** Owner CPU spent in the intake (ns), for the benchmark's "owner cost per batch". */
   intakeNs = 0n;
   /** Batches adopted so far. */
@@ -1184,6 +1191,8 @@ export class SharedIntake implements SharedOwnerLink {
       if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
       this.#pollTimer = null;
       this.#channel.close();
+      for (const w of this.#watched) w.worker.off('exit', w.listener);
+      this.#watched.length = 0;
     }
   }
 
@@ -1234,7 +1243,9 @@ export class SharedIntake implements SharedOwnerLink {
    */
   watch(worker: Worker): void {
     const id = worker.threadId; // -1 once the thread has exited: read it now
-    worker.once('exit', () => this.recoverThread(id));
+    const listener = (): void => void this.recoverThread(id);
+    worker.once('exit', listener);
+    this.#watched.push({ worker, listener });
   }
 
   /** Recovers every appender attached from thread `id` (exited). @returns how many */
@@ -1267,6 +1278,8 @@ export class SharedIntake implements SharedOwnerLink {
     const entry = appenderEntry(layout, a);
     Atomics.store(control, entry + A_STATE, AppenderState.DEAD);
     this.#known[a] = AppenderState.DEAD;
+    const stats = this.recoveryStats;
+    stats.threads++;
     // 1. What it published.
     this.#drainEvents(a);
     // 2. Partitions it held locked.
@@ -1282,12 +1295,13 @@ export class SharedIntake implements SharedOwnerLink {
         if (state === DescriptorState.OPEN) {
           control[e + P_SEQ] = control[d + D_SEQ];
           this.#recount(e, open - 1);
+          stats.batchesRepaired++;
           this.#scheduleLinger(p, control[d + D_SEQ], this.#scheduler.nowMs());
         } else {
           Atomics.store(control, e + P_OPEN, 0); // closed before it died: taken off the partition
         }
       }
-      breakLock(control, e + P_LOCK, tag);
+      if (breakLock(control, e + P_LOCK, tag)) stats.locksBroken++;
     }
     breakLock(control, TOPIC_LOCK_INDEX, tag);
     for (let p = 0; p < used; p++) {
@@ -1307,12 +1321,14 @@ export class SharedIntake implements SharedOwnerLink {
           const handle = this.#granted[target - 1];
           this.#granted[target - 1] = undefined;
           if (handle !== undefined) this.#pool.deallocate(handle);
+          stats.sealCopiesDropped++;
         }
         control[d + D_SEAL_TARGET] = 0;
         control[d + D_SEALED_SIZE] = 0;
         Atomics.store(control, d + D_STATE, DescriptorState.CLOSED);
       }
       this.#receive(slot);
+      stats.batchesFromDescriptors++;
     }
     // 4. Slots still in its stash: installed ones stay where they are, the rest go back.
     const stash = this.#stashes[a];
@@ -1321,6 +1337,7 @@ export class SharedIntake implements SharedOwnerLink {
       const handle = this.#granted[slot];
       this.#granted[slot] = undefined;
       if (handle !== undefined) this.#pool.deallocate(handle);
+      stats.stashSlotsFreed++;
     }
     this.#resetRings(a);
     this.#overflow[a] = [];
