@@ -14,6 +14,9 @@ import { Producer } from '../../packages/core/src/producer.js';
 import type { RecordMetadata } from '../../packages/core/src/accumulator/record-metadata.js';
 import { createSealer } from '../../packages/worker/src/index.js';
 import type { WireNetworkClient } from '../../packages/core/src/network/wire/wire-network-client.js';
+import { createWireNetworkClient } from '../../packages/core/src/network/create-network-client.js';
+import { resolveConfig } from '../../packages/core/src/config.js';
+import { ZERO_UUID } from '../../packages/core/src/protocol/primitives/byte-writer.js';
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const PARTITIONS = 6;
@@ -64,6 +67,27 @@ describe('Producer over the wire transport against Kafka 4.x (read back with kca
     const md = await producer.send({ topic: 'wire-idle', value: 'b' });
     expect(md.offset).to.equal(1);
     await producer.close();
+  });
+
+  it('creates a topic through the wire client (CreateTopics negotiated to v7): the broker\'s answer, then TOPIC_ALREADY_EXISTS; the independent Metadata agrees', async () => {
+    const network = createWireNetworkClient(resolveConfig({ 'bootstrap.servers': kafka.bootstrapServers, 'client.id': 'wire-create-topics' }));
+    try {
+      const request = { topics: [{ name: 'wire-created', numPartitions: 3, replicationFactor: -1, configs: { 'max.message.bytes': '2097152' } }], timeoutMs: 10_000 };
+      const created = await network.createTopics(request);
+      expect(created.topics).to.have.length(1);
+      const t = created.topics[0];
+      expect(t).to.include({ name: 'wire-created', errorCode: 0, errorMessage: null, numPartitions: 3, replicationFactor: 1, topicConfigErrorCode: 0 });
+      expect(t.topicId, 'v7 returns the topic id').to.not.equal(ZERO_UUID);
+      expect(t.configs?.find((c) => c.name === 'max.message.bytes')?.value).to.equal('2097152');
+      const again = await network.createTopics(request);
+      expect(again.topics[0]).to.include({ name: 'wire-created', errorCode: 36 });
+      expect(again.topics[0].errorMessage).to.contain('already exists');
+    } finally {
+      await network.close();
+    }
+    const md = await kafka.metadata(['wire-created']);
+    expect(md.topics[0]).to.include({ name: 'wire-created', errorCode: 0 });
+    expect(md.topics[0].partitions).to.have.length(3);
   });
 
   for (const codec of CODECS) {

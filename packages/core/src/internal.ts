@@ -23,3 +23,16 @@ export {
   CompressionRatioEstimator,
   compressedBatchAllocationBytes,
 } from './compression/compression-ratio-estimator.js';
+export { sizeOfRecord, sizeOfRecordBody } from './format/record-writer.js';
+export { resolveIdempotence } from './sender/idempotence.js';
+export type { NetworkExtras } from './network/create-network-client.js';
+export { createWireNetworkClient } from './network/create-network-client.js';
+export type { WireNetworkClient } from './network/wire/wire-network-client.js';
+export type {
+  CreatableTopic,
+  CreatableTopicConfig,
+  CreatableTopicResult,
+  CreateTopicsRequestData,
+  CreateTopicsResponse,
+} from './protocol/messages/create-topics.js';
+export { decodeCreateTopicsResponse, encodeCreateTopicsRequest } from './protocol/messages/create-topics.js';

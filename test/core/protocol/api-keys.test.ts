@@ -18,23 +18,26 @@ describe('api-keys', () => {
         METADATA: 3,
         SASL_HANDSHAKE: 17,
         API_VERSIONS: 18,
+        CREATE_TOPICS: 19,
         INIT_PRODUCER_ID: 22,
         SASL_AUTHENTICATE: 36,
       });
       expect(apiKeyName(0)).to.equal('Produce');
       expect(apiKeyName(36)).to.equal('SaslAuthenticate');
+      expect(apiKeyName(19)).to.equal('CreateTopics');
       expect(apiKeyName(1)).to.equal('ApiKey(1)');
     });
   });
 
   describe('SUPPORTED_VERSIONS', () => {
-    it('covers Produce v3-v12, Metadata v0-v12, InitProducerId v0-v5, ApiVersions v0-v4, SASL v0-v1 / v0-v2', () => {
+    it('covers Produce v3-v12, Metadata v0-v12, InitProducerId v0-v5, ApiVersions v0-v4, SASL v0-v1 / v0-v2, CreateTopics v2-v7', () => {
       expect(SUPPORTED_VERSIONS[ApiKey.PRODUCE]).to.deep.equal({ min: 3, max: 12 });
       expect(SUPPORTED_VERSIONS[ApiKey.METADATA]).to.deep.equal({ min: 0, max: 12 });
       expect(SUPPORTED_VERSIONS[ApiKey.INIT_PRODUCER_ID]).to.deep.equal({ min: 0, max: 5 });
       expect(SUPPORTED_VERSIONS[ApiKey.API_VERSIONS]).to.deep.equal({ min: 0, max: 4 });
       expect(SUPPORTED_VERSIONS[ApiKey.SASL_HANDSHAKE]).to.deep.equal({ min: 0, max: 1 });
       expect(SUPPORTED_VERSIONS[ApiKey.SASL_AUTHENTICATE]).to.deep.equal({ min: 0, max: 2 });
+      expect(SUPPORTED_VERSIONS[ApiKey.CREATE_TOPICS]).to.deep.equal({ min: 2, max: 7 });
     });
 
     it('marks the flexible versions of each API as its JSON definition does', () => {
@@ -47,6 +50,8 @@ describe('api-keys', () => {
       expect(isFlexibleVersion(ApiKey.INIT_PRODUCER_ID, 2)).to.equal(true);
       expect(isFlexibleVersion(ApiKey.SASL_HANDSHAKE, 1)).to.equal(false);
       expect(isFlexibleVersion(ApiKey.SASL_AUTHENTICATE, 2)).to.equal(true);
+      expect(isFlexibleVersion(ApiKey.CREATE_TOPICS, 4)).to.equal(false);
+      expect(isFlexibleVersion(ApiKey.CREATE_TOPICS, 5)).to.equal(true);
       expect(() => isFlexibleVersion(1, 0)).to.throw(ProtocolError, 'ApiKey(1) is not an API Sluice speaks');
     });
 
@@ -76,6 +81,7 @@ describe('api-keys', () => {
       expect(negotiateVersion(ApiKey.API_VERSIONS, 0, 4)).to.equal(4);
       expect(negotiateVersion(ApiKey.SASL_HANDSHAKE, 0, 1)).to.equal(1);
       expect(negotiateVersion(ApiKey.SASL_AUTHENTICATE, 0, 2)).to.equal(2);
+      expect(negotiateVersion(ApiKey.CREATE_TOPICS, 2, 7)).to.equal(7);
     });
 
     it('fails with both ranges in the message when they do not overlap', () => {

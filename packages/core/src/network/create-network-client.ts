@@ -54,6 +54,18 @@ export function createNetworkClient(config: ProducerConfig, scheduler: Scheduler
       maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection,
     });
   }
+  return createWireNetworkClient(config, extras);
+}
+
+/**
+ * The Kafka wire transport for `bootstrap.servers`, with the TLS and SASL the config asks
+ * for: what {@link createNetworkClient} builds for a broker, typed as the wire client so that
+ * tools can use what it has beyond the producer's contract (`createTopics`).
+ * @throws ConfigError for an empty or malformed `bootstrap.servers`, or a `security.protocol`
+ *   that needs settings this build does not have
+ */
+export function createWireNetworkClient(config: ProducerConfig, extras: NetworkExtras = {}): WireNetworkClient {
+  if (config.bootstrapServers.length === 0) throw new ConfigError('bootstrap.servers is empty: the wire transport needs a broker to connect to');
   const bootstrapServers = parseBootstrapServers(config.bootstrapServers);
   const protocol = config.securityProtocol;
   const openSocket = protocol === 'SSL' || protocol === 'SASL_SSL' ? tlsSocketOpener(tlsOptionsFor(config, extras.tls)) : undefined;

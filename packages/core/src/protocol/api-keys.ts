@@ -1,7 +1,7 @@
 /**
- * The Kafka APIs a producer speaks, the version range Sluice encodes and decodes for each, the
- * first flexible version of each (KIP-482), and version negotiation against the range a broker
- * advertises in its ApiVersions response.
+ * The Kafka APIs a producer speaks (and CreateTopics, which only tools send), the version range
+ * Sluice encodes and decodes for each, the first flexible version of each (KIP-482), and version
+ * negotiation against the range a broker advertises in its ApiVersions response.
  *
  * | API              | key | Sluice | flexible from | Kafka 4.x accepts | librdkafka 2.0.2 mock |
  * |------------------|-----|--------|---------------|-------------------|-----------------------|
@@ -9,6 +9,7 @@
  * | Metadata         |   3 | 0–12   | 9             | 0–13              | 0–2                   |
  * | SaslHandshake    |  17 | 0–1    | never         | 0–1               | —                     |
  * | ApiVersions      |  18 | 0–4    | 3             | 0–4               | 0–2                   |
+ * | CreateTopics     |  19 | 2–7    | 5             | 2–7               | not checked           |
  * | InitProducerId   |  22 | 0–5    | 2             | 0–5 (later: –6)   | 0–4                   |
  * | SaslAuthenticate |  36 | 0–2    | 2             | 0–2               | —                     |
  *
@@ -27,6 +28,8 @@
  *   (KIP-939). ApiVersions v0–v4, SaslHandshake v0–v1, SaslAuthenticate v0–v2 are every
  *   version Kafka defines; KIP-896 removed none of them (SaslHandshake v0 stays for
  *   kafka-python, KAFKA-18270).
+ * - CreateTopics is not a producer request: `sluice-perf` and the test brokers create topics
+ *   with it. v2–v7 is what Kafka 4.x serves (KIP-896 removed v0–v1).
  *
  * Sources: Kafka's `clients/src/main/resources/common/message/*.json` (`validVersions`,
  * `flexibleVersions`), `ApiKeys.PRODUCE_API_VERSIONS_RESPONSE_MIN_VERSION`, librdkafka
@@ -40,6 +43,7 @@ export const ApiKey = Object.freeze({
   METADATA: 3,
   SASL_HANDSHAKE: 17,
   API_VERSIONS: 18,
+  CREATE_TOPICS: 19,
   INIT_PRODUCER_ID: 22,
   SASL_AUTHENTICATE: 36,
 } as const);
@@ -59,6 +63,7 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKeyValue, VersionRange>> = O
   [ApiKey.METADATA]: Object.freeze({ min: 0, max: 12 }),
   [ApiKey.SASL_HANDSHAKE]: Object.freeze({ min: 0, max: 1 }),
   [ApiKey.API_VERSIONS]: Object.freeze({ min: 0, max: 4 }),
+  [ApiKey.CREATE_TOPICS]: Object.freeze({ min: 2, max: 7 }),
   [ApiKey.INIT_PRODUCER_ID]: Object.freeze({ min: 0, max: 5 }),
   [ApiKey.SASL_AUTHENTICATE]: Object.freeze({ min: 0, max: 2 }),
 });
@@ -72,6 +77,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<ApiKeyValue, number>> = Obj
   [ApiKey.METADATA]: 9,
   [ApiKey.SASL_HANDSHAKE]: NEVER_FLEXIBLE,
   [ApiKey.API_VERSIONS]: 3,
+  [ApiKey.CREATE_TOPICS]: 5,
   [ApiKey.INIT_PRODUCER_ID]: 2,
   [ApiKey.SASL_AUTHENTICATE]: 2,
 });
@@ -81,6 +87,7 @@ const API_NAMES: Readonly<Record<ApiKeyValue, string>> = Object.freeze({
   [ApiKey.METADATA]: 'Metadata',
   [ApiKey.SASL_HANDSHAKE]: 'SaslHandshake',
   [ApiKey.API_VERSIONS]: 'ApiVersions',
+  [ApiKey.CREATE_TOPICS]: 'CreateTopics',
   [ApiKey.INIT_PRODUCER_ID]: 'InitProducerId',
   [ApiKey.SASL_AUTHENTICATE]: 'SaslAuthenticate',
 });

@@ -1,6 +1,7 @@
 /**
  * The Kafka error codes a producer meets on the wire — in Produce, Metadata, InitProducerId,
- * ApiVersions and SASL responses — with Kafka's names and retriability.
+ * ApiVersions and SASL responses, plus those of CreateTopics (which tools send) — with Kafka's
+ * names and retriability.
  *
  * Source: Kafka `org.apache.kafka.common.protocol.Errors` (codes and names) and the
  * generated protocol table (kafka.apache.org/39/generated/protocol_errors.html, "Retriable"
@@ -15,6 +16,9 @@
  *   them itself (epoch bump / sequence reset, Kafka `TransactionManager`).
  * - The coordinator errors (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE,
  *   NOT_COORDINATOR) and THROTTLING_QUOTA_EXCEEDED extend `RetriableException`.
+ * - CreateTopics: NOT_CONTROLLER extends `RetriableException` (a quorum is electing);
+ *   TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS and INVALID_REPLICATION_FACTOR are `ApiException`s
+ *   (checked with javap against kafka-clients 4.4).
  * - FENCED_LEADER_EPOCH extends `InvalidMetadataException`; UNKNOWN_LEADER_EPOCH extends only
  *   `RetriableException` (the broker is behind the client's metadata: retry, no refresh).
  * - The authorization and authentication errors (TOPIC_/CLUSTER_/TRANSACTIONAL_ID_
@@ -66,7 +70,11 @@ export const KafkaErrors = Object.freeze({
   UNSUPPORTED_SASL_MECHANISM: def(33, 'UNSUPPORTED_SASL_MECHANISM', false),
   ILLEGAL_SASL_STATE: def(34, 'ILLEGAL_SASL_STATE', false),
   UNSUPPORTED_VERSION: def(35, 'UNSUPPORTED_VERSION', false),
+  TOPIC_ALREADY_EXISTS: def(36, 'TOPIC_ALREADY_EXISTS', false),
+  INVALID_PARTITIONS: def(37, 'INVALID_PARTITIONS', false),
+  INVALID_REPLICATION_FACTOR: def(38, 'INVALID_REPLICATION_FACTOR', false),
   INVALID_CONFIG: def(40, 'INVALID_CONFIG', false),
+  NOT_CONTROLLER: def(41, 'NOT_CONTROLLER', true),
   INVALID_REQUEST: def(42, 'INVALID_REQUEST', false),
   UNSUPPORTED_FOR_MESSAGE_FORMAT: def(43, 'UNSUPPORTED_FOR_MESSAGE_FORMAT', false),
   POLICY_VIOLATION: def(44, 'POLICY_VIOLATION', false),

@@ -9,10 +9,11 @@
  * Where requests go:
  * - Produce: to the partition leader's connection, written as framing around the sealed
  *   batches' pool views (`protocol/messages/produce.ts`: no copy, no re-encoding).
- * - Metadata and InitProducerId: to the least loaded ready broker; when none is ready, to a
- *   known broker being (or getting) connected; when no broker is known yet, or every known one
- *   is in backoff, to the `bootstrap.servers` in turn (bootstrap connections are numbered
- *   -1, -2 … as in Kafka, and closed once the brokers are known).
+ * - Metadata and InitProducerId (and CreateTopics, which tools send): to the least loaded ready
+ *   broker; when none is ready, to a known broker being (or getting) connected; when no broker
+ *   is known yet, or every known one is in backoff, to the `bootstrap.servers` in turn
+ *   (bootstrap connections are numbered -1, -2 … as in Kafka, and closed once the brokers are
+ *   known).
  *
  * Broker addresses come from the metadata answers this client decodes; the producer's
  * cluster view (leaders, epochs) is `ProducerMetadata`'s, fed by the same answers.
@@ -26,6 +27,8 @@ import type { SluiceError } from '../../errors.js';
 import { AuthenticationError, BrokerError, ClosedError, IllegalStateError } from '../../errors.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { KafkaErrors } from '../../protocol/kafka-errors.js';
+import { decodeCreateTopicsResponse, encodeCreateTopicsRequest } from '../../protocol/messages/create-topics.js';
+import type { CreateTopicsRequestData, CreateTopicsResponse } from '../../protocol/messages/create-topics.js';
 import { decodeInitProducerIdResponse, encodeInitProducerIdRequest } from '../../protocol/messages/init-producer-id.js';
 import { decodeMetadataResponse, encodeMetadataRequest } from '../../protocol/messages/metadata.js';
 import type { MetadataResponse as WireMetadataResponse } from '../../protocol/messages/metadata.js';
@@ -200,6 +203,25 @@ export class WireNetworkClient implements NetworkClient {
       (body) => decodeInitProducerIdResponse(body, version),
     );
     return { errorCode: answer.errorCode, producerId: answer.producerId, producerEpoch: answer.producerEpoch };
+  }
+
+  /**
+   * Creates topics (CreateTopics at the highest version both sides speak) through any broker:
+   * a KRaft broker forwards it to the controller (KIP-590). Not part of {@link NetworkClient}
+   * — the producer never creates topics — but tools on this transport do (`sluice-perf`), with
+   * the connection's TLS and SASL.
+   * @returns the broker's answer, per-topic error codes included (TOPIC_ALREADY_EXISTS …)
+   * @throws (rejects) when no broker could be asked, or none speaks a version Sluice does
+   */
+  async createTopics(request: CreateTopicsRequestData): Promise<CreateTopicsResponse> {
+    const c = await this.#anyConnection('CreateTopics request');
+    const version = c.versionFor(ApiKey.CREATE_TOPICS);
+    return c.request(
+      ApiKey.CREATE_TOPICS,
+      version,
+      (header) => encodeCreateTopicsRequest(header, request),
+      (body) => decodeCreateTopicsResponse(body, version),
+    );
   }
 
   close(): Promise<void> {
