@@ -3,10 +3,15 @@
  * every partition have a leader) and CreateTopics v4 — written straight onto a socket, one
  * connection per call.
  *
- * Deliberately independent of Sluice's own protocol code (packages/core/src/protocol): this is
- * the infrastructure that checks Sluice, so it must not share its bugs. Both versions are
- * non-flexible (no tagged fields) and inside the ranges Kafka 4.x still serves after KIP-896
- * (Metadata v0-v13, CreateTopics v2-v7).
+ * Metadata is deliberately independent of Sluice's own protocol code
+ * (packages/core/src/protocol): it is what checks that Sluice's producer saw the cluster
+ * right, so it must not share its bugs. CreateTopics is not: the producer never sends it, so
+ * its one definition is core's (`protocol/messages/create-topics.ts`, through
+ * `@sluice/core/internal`), which `sluice-perf` uses too; a bug there fails topic creation
+ * here, loudly, and cannot hide one of the producer's. Both versions are non-flexible (no
+ * tagged fields, response header v0) and inside the ranges Kafka 4.x still serves after
+ * KIP-896 (Metadata v0-v13, CreateTopics v2-v7); the brokers here are Kafka 4.4, so the
+ * versions are fixed rather than negotiated.
  *
  * Rejected: Kafka's `org.apache.kafka.tools.TopicCommand` costs a JVM start per topic (1.8 s
  * measured on the 2-core CI machine, one topic per call), and an Admin-client helper in Java
@@ -25,39 +30,20 @@
  *                             partitions ARRAY(error_code INT16, partition_index INT32, leader_id INT32,
  *                               replica_nodes ARRAY(INT32), isr_nodes ARRAY(INT32)))
  *
- *   CreateTopicsRequest v4  topics ARRAY(name STRING, num_partitions INT32, replication_factor INT16,
- *                             assignments ARRAY(...) (always empty here),
- *                             configs ARRAY(name STRING, value NULLABLE_STRING)),
- *                           timeout_ms INT32, validate_only BOOLEAN
- *   CreateTopicsResponse v4 throttle_time_ms INT32,
- *                           topics ARRAY(name STRING, error_code INT16, error_message NULLABLE_STRING)
+ *   CreateTopics v4: see packages/core/src/protocol/messages/create-topics.ts.
  */
 import { connect } from 'node:net';
+import { kafkaError } from '@sluice/core';
+import { decodeCreateTopicsResponse, encodeCreateTopicsRequest } from '@sluice/core/internal';
 
 const API_KEY_METADATA = 3;
-const API_KEY_CREATE_TOPICS = 19;
 const METADATA_VERSION = 4;
 const CREATE_TOPICS_VERSION = 4;
 const CLIENT_ID = 'sluice-test-admin';
 
-/** Kafka error codes these helpers name in messages (Kafka's `Errors` enum). */
-const ERROR_NAMES: Readonly<Record<number, string>> = {
-  [-1]: 'UNKNOWN_SERVER_ERROR',
-  3: 'UNKNOWN_TOPIC_OR_PARTITION',
-  5: 'LEADER_NOT_AVAILABLE',
-  7: 'REQUEST_TIMED_OUT',
-  17: 'INVALID_TOPIC_EXCEPTION',
-  36: 'TOPIC_ALREADY_EXISTS',
-  37: 'INVALID_PARTITIONS',
-  38: 'INVALID_REPLICATION_FACTOR',
-  40: 'INVALID_CONFIG',
-  41: 'NOT_CONTROLLER',
-  42: 'INVALID_REQUEST',
-};
-
-/** `NAME (code)` for a Kafka error code. */
+/** `NAME (code)` for a Kafka error code (core's names: they are Kafka's `Errors`). */
 export function kafkaErrorName(code: number): string {
-  return `${ERROR_NAMES[code] ?? 'ERROR'} (${code})`;
+  return `${kafkaError(code).name} (${code})`;
 }
 
 /** A broker as Metadata lists it. */
@@ -211,15 +197,15 @@ export function parseAddress(address: string): { host: string; port: number } {
 }
 
 /**
- * Sends one request on a fresh connection and returns the response body after its header.
+ * Sends one request on a fresh connection and returns the response body after its header (v0:
+ * the correlation id alone).
+ * @param encode - the whole request frame (size prefix and header included) for a correlation id
  * @throws on connection errors, a closed connection, a correlation mismatch or the deadline
  */
-async function roundTrip(address: string, apiKey: number, apiVersion: number, body: Buffer, timeoutMs: number): Promise<Buffer> {
+async function roundTrip(address: string, what: string, encode: (correlationId: number) => Uint8Array, timeoutMs: number): Promise<Buffer> {
   const { host, port } = parseAddress(address);
   const correlationId = 1 + Math.floor(Math.random() * 1_000_000);
-  const header = new Writer().int16(apiKey).int16(apiVersion).int32(correlationId).string(CLIENT_ID).toBuffer();
-  const size = Buffer.allocUnsafe(4);
-  size.writeInt32BE(header.length + body.length);
+  const frame = encode(correlationId);
   return new Promise<Buffer>((resolve, reject) => {
     const socket = connect({ host, port });
     let received = Buffer.alloc(0);
@@ -227,16 +213,16 @@ async function roundTrip(address: string, apiKey: number, apiVersion: number, bo
       socket.destroy();
       reject(error);
     };
-    const timer = setTimeout(() => fail(new Error(`no answer from ${address} to api key ${apiKey} v${apiVersion} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`no answer from ${address} to ${what} within ${timeoutMs} ms`)), timeoutMs);
     socket.on('error', (error) => {
       clearTimeout(timer);
       fail(new Error(`${address}: ${error.message}`));
     });
     socket.on('close', () => {
       clearTimeout(timer);
-      reject(new Error(`${address} closed the connection before answering api key ${apiKey} v${apiVersion}`));
+      reject(new Error(`${address} closed the connection before answering ${what}`));
     });
-    socket.on('connect', () => socket.write(Buffer.concat([size, header, body])));
+    socket.on('connect', () => socket.write(frame));
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (received.length < 4) return;
@@ -269,7 +255,12 @@ export async function fetchMetadata(address: string, topics: readonly string[] |
     for (const topic of topics) request.string(topic);
   }
   request.int8(0);
-  const r = new Reader(await roundTrip(address, API_KEY_METADATA, METADATA_VERSION, request.toBuffer(), timeoutMs));
+  const body = request.toBuffer();
+  const frame = (correlationId: number): Buffer => {
+    const header = new Writer().int16(API_KEY_METADATA).int16(METADATA_VERSION).int32(correlationId).string(CLIENT_ID).toBuffer();
+    return Buffer.concat([new Writer().int32(header.length + body.length).toBuffer(), header, body]);
+  };
+  const r = new Reader(await roundTrip(address, `Metadata v${METADATA_VERSION}`, frame, timeoutMs));
   r.int32('throttle_time_ms');
   const brokers = r.array('brokers', () => {
     const nodeId = r.int32('node_id');
@@ -302,19 +293,11 @@ export async function fetchMetadata(address: string, topics: readonly string[] |
  * @throws on connection or decoding errors
  */
 export async function sendCreateTopics(address: string, topics: readonly NewTopic[], timeoutMs = 30_000): Promise<CreateTopicResult[]> {
-  const request = new Writer().int32(topics.length);
-  for (const topic of topics) {
-    request.string(topic.name).int32(topic.partitions).int16(topic.replicationFactor).int32(0);
-    const configs = Object.entries(topic.configs ?? {});
-    request.int32(configs.length);
-    for (const [name, value] of configs) request.string(name).string(value);
-  }
-  request.int32(timeoutMs).int8(0);
-  const r = new Reader(await roundTrip(address, API_KEY_CREATE_TOPICS, CREATE_TOPICS_VERSION, request.toBuffer(), timeoutMs + 5_000));
-  r.int32('throttle_time_ms');
-  return r.array('topics', () => ({
-    name: r.string('name'),
-    errorCode: r.int16('error_code'),
-    errorMessage: r.nullableString('error_message'),
-  }));
+  const request = {
+    topics: topics.map((t) => ({ name: t.name, numPartitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs })),
+    timeoutMs,
+  };
+  const frame = (correlationId: number): Uint8Array => encodeCreateTopicsRequest({ apiVersion: CREATE_TOPICS_VERSION, correlationId, clientId: CLIENT_ID }, request);
+  const body = await roundTrip(address, `CreateTopics v${CREATE_TOPICS_VERSION}`, frame, timeoutMs + 5_000);
+  return decodeCreateTopicsResponse(body, CREATE_TOPICS_VERSION).topics.map((t) => ({ name: t.name, errorCode: t.errorCode, errorMessage: t.errorMessage }));
 }
