@@ -10,21 +10,20 @@
  * it is; when its partition count differs from `--partitions`, the run follows the topic and
  * says so.
  *
- * The lookup goes through Sluice's own wire transport (so TLS and SASL settings apply as they
- * will to the producer). CreateTopics is not part of the producer's protocol: it is sent over a
- * plain TCP connection by the test brokers' admin helper (`test/brokers/kafka-admin.ts`), so a
- * topic is created only on a PLAINTEXT listener; on any other the error says how to create it.
+ * Both requests go through Sluice's own wire transport (`createWireNetworkClient` from
+ * `@sluice/core/internal`), so the producer's TLS and SASL settings apply to them as they will
+ * to the producer, and CreateTopics is sent at the highest version the broker and Sluice share.
  */
+import { kafkaError } from '@sluice/core';
 import type { MetadataResponse, ProducerConfig } from '@sluice/core';
-import { systemScheduler } from '../../packages/core/src/clock.js';
-import { createNetworkClient } from '../../packages/core/src/network/create-network-client.js';
-import { sendCreateTopics, kafkaErrorName } from '../../test/brokers/kafka-admin.js';
+import { createWireNetworkClient } from '@sluice/core/internal';
+import type { WireNetworkClient } from '@sluice/core/internal';
 import { UsageError } from './cli.js';
 
-/** Kafka's UNKNOWN_TOPIC_OR_PARTITION and TOPIC_ALREADY_EXISTS. */
+/** Kafka's UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE and TOPIC_ALREADY_EXISTS. */
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const TOPIC_ALREADY_EXISTS = 36;
 const LEADER_NOT_AVAILABLE = 5;
+const TOPIC_ALREADY_EXISTS = 36;
 const LOOKUP_TIMEOUT_MS = 30_000;
 
 /** What the run found or made. */
@@ -41,13 +40,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function describe(config: ProducerConfig, topic: string): Promise<MetadataResponse> {
-  const network = createNetworkClient({ ...config, clientId: config.clientId === '' ? 'sluice-perf-admin' : config.clientId }, systemScheduler);
-  try {
-    return await network.fetchMetadata({ topics: [topic], allowAutoTopicCreation: false });
-  } finally {
-    await network.close();
-  }
+/** `NAME (code)` for a Kafka error code. */
+function errorName(code: number): string {
+  return `${kafkaError(code).name} (${code})`;
 }
 
 /** The `kafka-topics` command that creates the topic, for messages. */
@@ -70,53 +65,57 @@ export async function ensureBrokerTopic(
   notes: (line: string) => void,
 ): Promise<BrokerTopic> {
   const deadline = performance.now() + LOOKUP_TIMEOUT_MS;
-  let created = false;
-  for (;;) {
-    let md: MetadataResponse;
-    try {
-      md = await describe(config, topic);
-    } catch (err) {
-      throw new UsageError(`cannot read metadata from ${bootstrap}: ${(err as Error).message}`);
-    }
-    const t = md.topics.find((x) => x.topic === topic);
-    const code = t?.errorCode ?? UNKNOWN_TOPIC_OR_PARTITION;
-    if (code === 0 && t !== undefined && t.partitions.length > 0 && t.partitions.every((p) => p.errorCode === 0 && p.leader >= 0)) {
-      if (!created && t.partitions.length !== partitions) {
-        notes(`topic ${topic} has ${t.partitions.length} partitions on ${bootstrap}; the run uses them (--partitions ${partitions} applies only to a topic sluice-perf creates)`);
-      }
-      return { partitions: t.partitions.length, created, brokers: md.brokers.length };
-    }
-    if (code === UNKNOWN_TOPIC_OR_PARTITION && !created) {
-      if (config.securityProtocol !== 'PLAINTEXT') {
-        throw new UsageError(
-          `topic ${topic} does not exist on ${bootstrap}, and sluice-perf creates topics over PLAINTEXT only (security.protocol=${config.securityProtocol}). ` +
-            `Create it first: ${createTopicHint(bootstrap, topic, partitions)} --command-config <your client properties>`,
-        );
-      }
-      const address = config.bootstrapServers[0];
-      let results;
+  let network: WireNetworkClient;
+  try {
+    network = createWireNetworkClient({ ...config, clientId: config.clientId === '' ? 'sluice-perf-admin' : config.clientId });
+  } catch (err) {
+    throw new UsageError(`cannot connect to ${bootstrap}: ${(err as Error).message}`);
+  }
+  try {
+    let created = false;
+    for (;;) {
+      let md: MetadataResponse;
       try {
-        results = await sendCreateTopics(address, [{ name: topic, partitions, replicationFactor: -1 }], 30_000);
+        md = await network.fetchMetadata({ topics: [topic], allowAutoTopicCreation: false });
       } catch (err) {
-        throw new UsageError(`topic ${topic} does not exist on ${bootstrap} and creating it failed: ${(err as Error).message}. Create it with: ${createTopicHint(bootstrap, topic, partitions)}`);
+        throw new UsageError(`cannot read metadata from ${bootstrap}: ${(err as Error).message}`);
       }
-      const r = results.find((x) => x.name === topic);
-      if (r !== undefined && r.errorCode !== 0 && r.errorCode !== TOPIC_ALREADY_EXISTS) {
-        throw new UsageError(
-          `topic ${topic} does not exist on ${bootstrap} and CreateTopics failed: ${kafkaErrorName(r.errorCode)} ${r.errorMessage ?? ''}. Create it with: ${createTopicHint(bootstrap, topic, partitions)}`,
-        );
+      const t = md.topics.find((x) => x.topic === topic);
+      const code = t?.errorCode ?? UNKNOWN_TOPIC_OR_PARTITION;
+      if (code === 0 && t !== undefined && t.partitions.length > 0 && t.partitions.every((p) => p.errorCode === 0 && p.leader >= 0)) {
+        if (!created && t.partitions.length !== partitions) {
+          notes(`topic ${topic} has ${t.partitions.length} partitions on ${bootstrap}; the run uses them (--partitions ${partitions} applies only to a topic sluice-perf creates)`);
+        }
+        return { partitions: t.partitions.length, created, brokers: md.brokers.length };
       }
-      created = r?.errorCode === 0;
-      if (created) notes(`created topic ${topic} with ${partitions} partitions on ${bootstrap}`);
-      else created = true; // Someone else created it meanwhile: wait for its leaders all the same.
-      continue;
+      if (code === UNKNOWN_TOPIC_OR_PARTITION && !created) {
+        let r;
+        try {
+          // Half the request timeout: the broker answers REQUEST_TIMED_OUT before the client gives up.
+          const answer = await network.createTopics({ topics: [{ name: topic, numPartitions: partitions, replicationFactor: -1 }], timeoutMs: Math.max(1_000, Math.floor(config.requestTimeoutMs / 2)) });
+          r = answer.topics.find((x) => x.name === topic);
+        } catch (err) {
+          throw new UsageError(`topic ${topic} does not exist on ${bootstrap} and creating it failed: ${(err as Error).message}. Create it with: ${createTopicHint(bootstrap, topic, partitions)}`);
+        }
+        if (r !== undefined && r.errorCode !== 0 && r.errorCode !== TOPIC_ALREADY_EXISTS) {
+          throw new UsageError(
+            `topic ${topic} does not exist on ${bootstrap} and CreateTopics failed: ${errorName(r.errorCode)} ${r.errorMessage ?? ''}. Create it with: ${createTopicHint(bootstrap, topic, partitions)}`,
+          );
+        }
+        created = r?.errorCode === 0;
+        if (created) notes(`created topic ${topic} with ${partitions} partitions on ${bootstrap}`);
+        else created = true; // Someone else created it meanwhile: wait for its leaders all the same.
+        continue;
+      }
+      if (code !== 0 && code !== UNKNOWN_TOPIC_OR_PARTITION && code !== LEADER_NOT_AVAILABLE) {
+        throw new UsageError(`topic ${topic} on ${bootstrap}: ${errorName(code)}`);
+      }
+      if (performance.now() > deadline) {
+        throw new UsageError(`topic ${topic} on ${bootstrap} has no leader for every partition after ${LOOKUP_TIMEOUT_MS} ms`);
+      }
+      await sleep(100);
     }
-    if (code !== 0 && code !== UNKNOWN_TOPIC_OR_PARTITION && code !== LEADER_NOT_AVAILABLE) {
-      throw new UsageError(`topic ${topic} on ${bootstrap}: ${kafkaErrorName(code)}`);
-    }
-    if (performance.now() > deadline) {
-      throw new UsageError(`topic ${topic} on ${bootstrap} has no leader for every partition after ${LOOKUP_TIMEOUT_MS} ms`);
-    }
-    await sleep(100);
+  } finally {
+    await network.close();
   }
 }

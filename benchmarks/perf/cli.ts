@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CONFIG_SPECS, resolveConfig } from '@sluice/core';
 import type { ProducerConfig } from '@sluice/core';
-import { resolveIdempotence } from '../../packages/core/src/sender/idempotence.js';
+import { resolveIdempotence } from '@sluice/core/internal';
 import { closestName } from './closest-name.js';
 import { classifySetting, redactValue, settingNotes, suggestSetting, transactionsNotSupported } from './kafka-settings.js';
 
@@ -107,12 +107,12 @@ export interface PeerInfo {
 export const KNOWN_PEERS: Readonly<Record<string, PeerInfo>> = {
   kafkajs: {
     targets: ['embedded', 'broker'],
-    install: 'npm install --save-dev kafkajs',
+    install: 'npm install kafkajs',
     about: 'kafkajs: on the embedded target its RecordBatch encoder and codecs build the batches in-process; against a broker its Producer over its own network client',
   },
   java: {
     targets: ['broker'],
-    install: 'Java 17+ and the Kafka jars (bash test/brokers/kafka/fetch-jars.sh)',
+    install: "Java 17+ and Kafka's jars: KAFKA_HOME=<a Kafka installation> (in the Sluice repository: test/brokers/kafka/libs)",
     about: "Kafka's own org.apache.kafka.tools.ProducerPerformance (the Java producer), same settings, same payloads from a --payload-file",
   },
   librdkafka: {
@@ -122,7 +122,7 @@ export const KNOWN_PEERS: Readonly<Record<string, PeerInfo>> = {
   },
   platformatic: {
     targets: ['broker'],
-    install: 'npm install --save-dev @platformatic/kafka',
+    install: 'npm install @platformatic/kafka',
     about: '@platformatic/kafka Producer against a real broker',
   },
 };
@@ -718,7 +718,7 @@ Target:
   --brokers N                brokers of the embedded cluster; partition leaders are spread over them
   --bootstrap-server H:P     a Kafka broker (or bootstrap.servers in the producer settings; this
                              option wins), over Sluice's wire transport. The topic is created with
-                             --partitions when it does not exist (PLAINTEXT listeners).
+                             --partitions when it does not exist (with the producer's TLS/SASL).
                              ${TARGET_ENV}=embedded in the environment runs against the
                              embedded cluster whatever the command line names.
 

@@ -13,7 +13,6 @@
  * child peer is killed. A second Ctrl-C (more than a second later: the bin forwards the
  * terminal's signal once more) exits at once.
  */
-import { spawnSync } from 'node:child_process';
 import type { PerfOptions } from './cli.js';
 import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput, targetName, UsageError } from './cli.js';
 import type { ProducerConfig } from '@sluice/core';
@@ -21,6 +20,7 @@ import { ensureBrokerTopic } from './broker-topic.js';
 import { runPerf } from './perf-run.js';
 import type { PerfRunHooks, PerfRunResult } from './perf-run.js';
 import { ProgressBar } from './progress-bar.js';
+import { findMissingCommands } from './tracked-process.js';
 import type { PeerResult, RunTotals, SkippedPeer } from './report.js';
 import {
   buildJson,
@@ -139,7 +139,7 @@ function externalResult(name: string, sluice: PerfRunResult, run: ExternalPeerRu
 }
 
 function commandMissing(name: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', name]).status !== 0;
+  return findMissingCommands([name]).length > 0;
 }
 
 /** Runs the peers asked for; returns results and skipped ones (with why, and how to get them). */
@@ -210,8 +210,13 @@ async function runPeers(
           skipped.push({ name, reason: `java is not on PATH (${known.install})` });
           continue;
         }
+        const { javaPeerUnavailable, runJavaPeer } = await import('./peers/java-peer.js');
+        const noJars = javaPeerUnavailable();
+        if (noJars !== null) {
+          skipped.push({ name, reason: noJars });
+          continue;
+        }
         say(`\n--- peer ${name} (Kafka's ProducerPerformance) ---\n`);
-        const { runJavaPeer } = await import('./peers/java-peer.js');
         const run = await runJavaPeer(o, w, bootstrap!, () => interrupt.stopped);
         say(`${run.records} records sent, ${run.recordsPerSec.toFixed(6)} records/sec (${run.mbPerSec.toFixed(2)} MB/sec) [${run.description}]\n`);
         results.push(externalResult(name, sluice, run));
@@ -252,6 +257,8 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
   let json: Record<string, unknown>;
   let failed = false;
   if (name === 'java' || name === 'librdkafka') {
+    const command = name === 'java' ? 'java' : 'kcat';
+    if (commandMissing(command)) throw new UsageError(`--engine ${name}: ${command} is not on PATH (${KNOWN_PEERS[name].install})`);
     const run =
       name === 'java'
         ? await (await import('./peers/java-peer.js')).runJavaPeer(o, w, bootstrap!, () => interrupt.stopped)
@@ -292,8 +299,32 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
   return failed ? 1 : 0;
 }
 
+/** The npm packages of the in-process peers (optional peer dependencies of @sluice/perf), with how to install them. */
+const NPM_PEERS: Readonly<Record<string, { readonly installed: () => boolean; readonly pkg: string; readonly install: string }>> = {
+  kafkajs: { installed: () => loadKafkajs() !== null, pkg: 'kafkajs', install: KAFKAJS_INSTALL_HINT },
+  platformatic: { installed: () => platformaticVersion() !== null, pkg: '@platformatic/kafka', install: PLATFORMATIC_INSTALL_HINT },
+};
+
+/**
+ * Fails before anything runs when a peer named on the command line (`--compare kafkajs`,
+ * `--engine platformatic`) is an npm package that is not installed. Peers `--compare` picks by
+ * itself (no names given) are skipped with the same advice instead.
+ * @throws UsageError naming the package and the install command
+ */
+export function checkNamedPeersInstalled(o: PerfOptions): void {
+  const named = o.engine !== 'sluice' ? [o.engine] : (o.compare ?? []);
+  for (const name of named) {
+    const peer = NPM_PEERS[name];
+    if (peer !== undefined && !peer.installed()) {
+      const option = o.engine !== 'sluice' ? `--engine ${name}` : `--compare ${name}`;
+      throw new UsageError(`${option}: ${peer.pkg} is not installed; install it with \`${peer.install}\` (an optional peer dependency of @sluice/perf)`);
+    }
+  }
+}
+
 /** Runs the command; @returns the exit code (1 when records failed, 130 when interrupted). */
 export async function runPerfCommand(o: PerfOptions): Promise<number> {
+  checkNamedPeersInstalled(o);
   const config = effectiveProducerConfig(o);
   if (o.bootstrapServer !== null) {
     const topic = await ensureBrokerTopic(config, o.bootstrapServer, o.topic, o.partitions, (note) => process.stderr.write(`sluice-perf: ${note}\n`));

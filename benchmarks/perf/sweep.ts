@@ -27,7 +27,9 @@ import { formatSweepTable, machineInfo } from './report.js';
 import { writePlot } from './plot.js';
 import { seededRandom } from '@sluice/core';
 
-const CLI_PATH = fileURLToPath(new URL('./cli.ts', import.meta.url));
+// The CLI beside this file: cli.ts when running from the sources (under tsx, whose loader the
+// child inherits through execArgv), cli.js in the compiled package.
+const CLI_PATH = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cli.ts' : './cli.js', import.meta.url));
 
 /** Every combination of the axes' values, first axis slowest-changing. */
 export function combinations(axes: readonly SweepAxis[]): Record<string, string>[] {

@@ -1,43 +1,17 @@
 /**
  * Kafka's own producer benchmark, `org.apache.kafka.tools.ProducerPerformance` (what
- * bin/kafka-producer-perf-test.sh runs), as a peer in Sluice's benchmarks: the Java producer
- * against the same broker, with its final summary line parsed into numbers.
- *
- * The JVM gets the flags Kafka's scripts give it (kafka-producer-perf-test.sh: -Xmx512M;
- * kafka-run-class.sh: G1 with MaxGCPauseMillis=20, InitiatingHeapOccupancyPercent=35,
- * ExplicitGCInvokesConcurrent), so the peer is measured as its users run it.
- *
- * Summary lines (ProducerPerformance.Stats#printTotal), the second only with --warmup-records:
- *
- *   10000 records sent, 6199.628022 records/sec (0.59 MB/sec), 251.01 ms avg latency, 889.00 ms max latency, 233 ms 50th, 359 ms 95th, 363 ms 99th, 366 ms 99.9th.
- *   200000 steady state records sent, 67091.580007 records/sec (6.40 MB/sec), 2042.78 ms avg latency, …
+ * bin/kafka-producer-perf-test.sh runs), as a peer in Sluice's benchmarks and tests: the Java
+ * producer against the same broker, run to completion with the JVM flags Kafka's scripts use,
+ * its final summary line parsed into numbers (the flags and the parser live with sluice-perf's
+ * Java peer, benchmarks/perf/peers/producer-performance.ts).
  */
+import { parseProducerPerformanceLine, PRODUCER_PERFORMANCE_JVM_OPTIONS } from '../../benchmarks/perf/peers/producer-performance.js';
+import type { ProducerPerformanceSummary } from '../../benchmarks/perf/peers/producer-performance.js';
 import { ensureKafkaJars, kafkaClasspath } from './kafka-broker.js';
 import { runCommand } from './tracked-process.js';
 
-/** The flags Kafka's own scripts start ProducerPerformance with (see the file header). */
-export const PRODUCER_PERFORMANCE_JVM_OPTIONS: readonly string[] = Object.freeze([
-  '-Xmx512M',
-  '-server',
-  '-XX:+UseG1GC',
-  '-XX:MaxGCPauseMillis=20',
-  '-XX:InitiatingHeapOccupancyPercent=35',
-  '-XX:+ExplicitGCInvokesConcurrent',
-  '-Djava.awt.headless=true',
-]);
-
-/** One ProducerPerformance summary line as numbers. */
-export interface ProducerPerformanceSummary {
-  readonly records: number;
-  readonly recordsPerSec: number;
-  readonly mbPerSec: number;
-  readonly avgLatencyMs: number;
-  readonly maxLatencyMs: number;
-  readonly p50LatencyMs: number;
-  readonly p95LatencyMs: number;
-  readonly p99LatencyMs: number;
-  readonly p999LatencyMs: number;
-}
+export { parseProducerPerformanceLine, PRODUCER_PERFORMANCE_JVM_OPTIONS } from '../../benchmarks/perf/peers/producer-performance.js';
+export type { ProducerPerformanceSummary } from '../../benchmarks/perf/peers/producer-performance.js';
 
 /** Options of {@link runProducerPerformance}; exactly one of `recordSizeBytes`/`payloadFile`. */
 export interface ProducerPerformanceOptions {
@@ -71,32 +45,6 @@ export interface ProducerPerformanceResult {
   readonly elapsedMs: number;
   /** Everything the tool printed on stdout. */
   readonly output: string;
-}
-
-const SUMMARY =
-  /^(\d+) (steady state )?records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$/;
-
-/**
- * Parses one summary line (interval lines, which lack percentiles, give null).
- * @returns the numbers and whether it is the steady-state line, or null
- */
-export function parseProducerPerformanceLine(line: string): { steadyState: boolean; summary: ProducerPerformanceSummary } | null {
-  const m = SUMMARY.exec(line.trim());
-  if (m === null) return null;
-  return {
-    steadyState: m[2] !== undefined,
-    summary: {
-      records: Number(m[1]),
-      recordsPerSec: Number(m[3]),
-      mbPerSec: Number(m[4]),
-      avgLatencyMs: Number(m[5]),
-      maxLatencyMs: Number(m[6]),
-      p50LatencyMs: Number(m[7]),
-      p95LatencyMs: Number(m[8]),
-      p99LatencyMs: Number(m[9]),
-      p999LatencyMs: Number(m[10]),
-    },
-  };
 }
 
 /**

@@ -1,9 +1,9 @@
 /**
  * Peers that are other programs (Kafka's Java tool, kcat): one run is one child process,
  * timed from spawn to exit, killed when the run is interrupted (Ctrl-C) or too slow.
- * Children go through the test brokers' `spawnTracked`, so none outlives sluice-perf.
+ * Children go through `spawnTracked` (../tracked-process.ts), so none outlives sluice-perf.
  */
-import { spawnTracked, tail } from '../../../test/brokers/tracked-process.js';
+import { spawnTracked, tail } from '../tracked-process.js';
 import type { LatencySummary } from '../latency-histogram.js';
 
 /** What an external peer measured (its own figures, before any ratio). */

@@ -17,22 +17,90 @@
  * The measured figures are the tool's own steady-state line with a warm-up, else its whole-run
  * line (which starts after the JVM and the KafkaProducer are up). Its MB/s counts value bytes
  * only (Kafka's `Stats.record(latency, payload.length)`).
+ *
+ * Kafka's jars: `KAFKA_HOME/libs/*` when KAFKA_HOME names a Kafka installation (the classpath
+ * Kafka's own bin/kafka-run-class.sh builds); else, when sluice-perf runs from its TypeScript
+ * sources inside the Sluice repository, the test brokers' pinned jars (test/brokers/kafka/libs,
+ * fetched by Maven on first use — loaded by path, so the published package has no such import);
+ * else the peer says what to set.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureKafkaJars, kafkaClasspath } from '../../../test/brokers/kafka-broker.js';
-import { parseProducerPerformanceLine, PRODUCER_PERFORMANCE_JVM_OPTIONS } from '../../../test/brokers/java-perf.js';
-import type { ProducerPerformanceSummary } from '../../../test/brokers/java-perf.js';
+import { fileURLToPath } from 'node:url';
 import type { PerfOptions } from '../cli.js';
-import { kafkaName } from '../cli.js';
+import { kafkaName, UsageError } from '../cli.js';
 import { KAFKA_PRODUCER_SETTINGS } from '../kafka-settings.js';
 import type { Workload } from '../workload.js';
 import type { ExternalPeerRun } from './external-process.js';
 import { runChild } from './external-process.js';
+import { parseProducerPerformanceLine, PRODUCER_PERFORMANCE_JVM_OPTIONS } from './producer-performance.js';
+import type { ProducerPerformanceSummary } from './producer-performance.js';
 
 /** Kafka's `--record-key-range` is an Integer: the widest key range the tool can draw from. */
 const WIDEST_KEY_RANGE = 2147483647;
+
+/** The test brokers' jar helper, present only beside the TypeScript sources in the repository. */
+const REPOSITORY_KAFKA_HELPER = new URL('../../../test/brokers/kafka-broker.ts', import.meta.url);
+
+/** How to give the Java peer Kafka's jars (for messages and `--help`). */
+export const KAFKA_JARS_HINT = "set KAFKA_HOME to a Kafka installation (its libs/ go on the classpath, as Kafka's bin/ scripts put them)";
+
+/** Where the Java peer's classpath comes from. */
+type KafkaJarsSource = { kind: 'kafka-home'; libs: string } | { kind: 'repository' } | { kind: 'missing'; reason: string };
+
+function kafkaJarsSource(env: NodeJS.ProcessEnv): KafkaJarsSource {
+  const home = env.KAFKA_HOME;
+  if (home !== undefined && home !== '') {
+    const libs = join(home, 'libs');
+    if (kafkaToolsVersion(libs) === null) {
+      return { kind: 'missing', reason: `KAFKA_HOME=${home} has no libs/kafka-tools-*.jar (Kafka's ProducerPerformance); ${KAFKA_JARS_HINT}` };
+    }
+    return { kind: 'kafka-home', libs };
+  }
+  if (import.meta.url.endsWith('.ts') && existsSync(fileURLToPath(REPOSITORY_KAFKA_HELPER))) return { kind: 'repository' };
+  return { kind: 'missing', reason: `Kafka's Java tool needs Kafka's jars: ${KAFKA_JARS_HINT}` };
+}
+
+/** The version in `libs`' kafka-tools jar name, or null when there is none. */
+function kafkaToolsVersion(libs: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(libs);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    const m = /^kafka-tools-(\d[\w.-]*)\.jar$/.exec(name);
+    if (m !== null) return m[1];
+  }
+  return null;
+}
+
+/**
+ * Why the Java peer cannot run here (no jars), or null when it can (`java` on PATH is checked
+ * apart).
+ */
+export function javaPeerUnavailable(env: NodeJS.ProcessEnv = process.env): string | null {
+  const source = kafkaJarsSource(env);
+  return source.kind === 'missing' ? source.reason : null;
+}
+
+/**
+ * The classpath of Kafka's jars and the kafka-tools version in it.
+ * @throws UsageError when there are none (the message says what to set)
+ */
+async function kafkaJars(env: NodeJS.ProcessEnv): Promise<{ classpath: string; toolsVersion: string }> {
+  const source = kafkaJarsSource(env);
+  let libs: string;
+  if (source.kind === 'missing') throw new UsageError(source.reason);
+  if (source.kind === 'kafka-home') libs = source.libs;
+  else {
+    const helper = (await import(REPOSITORY_KAFKA_HELPER.href)) as { ensureKafkaJars(): Promise<string> };
+    libs = await helper.ensureKafkaJars();
+  }
+  return { classpath: `${libs}/*`, toolsVersion: kafkaToolsVersion(libs) ?? 'unknown' };
+}
 
 /** The producer settings as Kafka's tool takes them (Kafka names; Sluice-only ones dropped). */
 export function javaProducerProps(o: PerfOptions): Record<string, string> {
@@ -83,12 +151,12 @@ function toRun(s: ProducerPerformanceSummary, description: string, wallMs: numbe
 
 /**
  * Runs Kafka's ProducerPerformance once.
- * @throws when java or the jars are missing, or the tool prints no summary
+ * @throws UsageError when the jars are missing; Error when java is, or the tool prints no summary
  */
 export async function runJavaPeer(o: PerfOptions, w: Workload, bootstrap: string, stop: () => boolean): Promise<ExternalPeerRun> {
-  const libs = await ensureKafkaJars();
+  const jars = await kafkaJars(process.env);
   const payloadFile = o.payloadFile === null && !o.payloadMonotonic ? writeJavaPayloadFile(w) : null;
-  const args = [...PRODUCER_PERFORMANCE_JVM_OPTIONS, '-cp', kafkaClasspath(libs), 'org.apache.kafka.tools.ProducerPerformance', ...javaPeerArgs(o, w, bootstrap, payloadFile)];
+  const args = [...PRODUCER_PERFORMANCE_JVM_OPTIONS, '-cp', jars.classpath, 'org.apache.kafka.tools.ProducerPerformance', ...javaPeerArgs(o, w, bootstrap, payloadFile)];
   const r = await runChild('java', args, { timeoutMs: 30 * 60_000, stop });
   let total: ProducerPerformanceSummary | null = null;
   let steady: ProducerPerformanceSummary | null = null;
@@ -107,6 +175,6 @@ export async function runJavaPeer(o: PerfOptions, w: Workload, bootstrap: string
       : o.keyDistribution === 'none'
         ? ''
         : `, keys: --key-distribution ${o.keyDistribution}`;
-  const description = `Kafka's ProducerPerformance from kafka-tools 4.4.0 (Java producer, JVM ${PRODUCER_PERFORMANCE_JVM_OPTIONS.join(' ')})${keys}; ${steady !== null ? 'steady-state line' : 'whole-run line'}; MB/s of values only`;
+  const description = `Kafka's ProducerPerformance from kafka-tools ${jars.toolsVersion} (Java producer, JVM ${PRODUCER_PERFORMANCE_JVM_OPTIONS.join(' ')})${keys}; ${steady !== null ? 'steady-state line' : 'whole-run line'}; MB/s of values only`;
   return toRun(steady ?? total, description, r.elapsedMs);
 }

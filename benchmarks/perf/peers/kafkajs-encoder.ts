@@ -58,7 +58,7 @@ export interface KafkajsModules {
 }
 
 /** How to install kafkajs (printed when the peer is skipped). */
-export const KAFKAJS_INSTALL_HINT = 'npm install --save-dev kafkajs';
+export const KAFKAJS_INSTALL_HINT = 'npm install kafkajs';
 
 let cached: KafkajsModules | null | undefined;
 

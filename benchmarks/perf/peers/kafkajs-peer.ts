@@ -24,8 +24,7 @@
  */
 import { codecFor, CompressionType, InMemoryCluster } from '@sluice/core';
 import type { ProducePartitionData, ProducePartitionResponse, ProducerConfig } from '@sluice/core';
-import { RECORD_BATCH_OVERHEAD } from '@sluice/core/internal';
-import { sizeOfRecord, sizeOfRecordBody } from '../../../packages/core/src/format/record-writer.js';
+import { RECORD_BATCH_OVERHEAD, sizeOfRecord, sizeOfRecordBody } from '@sluice/core/internal';
 import type { LatencyTracker, PerfEngine } from '../perf-run.js';
 import type { Workload } from '../workload.js';
 import { mulberry32 } from '../workload.js';

@@ -23,7 +23,7 @@ import { createMessageArrayEngine } from './message-array-engine.js';
 const require = createRequire(import.meta.url);
 
 /** How to install the peer (printed when it is skipped). */
-export const PLATFORMATIC_INSTALL_HINT = 'npm install --save-dev @platformatic/kafka';
+export const PLATFORMATIC_INSTALL_HINT = 'npm install @platformatic/kafka';
 
 interface PlatformaticProducer {
   send(options: { messages: ArrayMessage[]; acks: number; compression: string }): Promise<unknown>;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPTIONS, UsageError, effectiveProducerConfig, helpText, parseArgs, producerInput, unknownOptionMessage } from '../../../benchmarks/perf/cli.js';
@@ -9,10 +9,10 @@ import { formatFinalLine, formatSummaryLines, formatWarmupLine, formatWindowLine
 import type { RunTotals } from '../../../benchmarks/perf/report.js';
 import { medianRun, sweepSchedule, sweepWarmupRecords } from '../../../benchmarks/perf/sweep.js';
 import type { PerfJson } from '../../../benchmarks/perf/report.js';
-import { javaPeerArgs, javaProducerProps } from '../../../benchmarks/perf/peers/java-peer.js';
+import { javaPeerArgs, javaPeerUnavailable, javaProducerProps } from '../../../benchmarks/perf/peers/java-peer.js';
 import { librdkafkaProps } from '../../../benchmarks/perf/peers/kcat-peer.js';
 import { buildWorkload, recordSequence } from '../../../benchmarks/perf/workload.js';
-import { parseProducerPerformanceLine } from '../../../test/brokers/java-perf.js';
+import { parseProducerPerformanceLine } from '../../../benchmarks/perf/peers/producer-performance.js';
 
 /**
  * What scripts that read Kafka's kafka-producer-perf-test output match (the shape of
@@ -216,6 +216,23 @@ describe('sluice-perf: the habits of Kafka’s kafka-producer-perf-test', () => 
         '--bootstrap-server k:9092 --topic sluice-perf-test --num-records 1000 --throughput -1 --payload-file /tmp/p.txt ' +
           '--key-distribution random --record-key-range 2147483647 --warmup-records 100 --random-seed 42 --command-property linger.ms=7 compression.type=lz4',
       );
+    });
+
+    it('finds Kafka’s jars under KAFKA_HOME/libs, else (from the sources in the repository) the test brokers’ jars, and says what is missing', () => {
+      const home = mkdtempSync(join(tmpdir(), 'kafka-home-'));
+      try {
+        expect(javaPeerUnavailable({ KAFKA_HOME: home })).to.equal(
+          `KAFKA_HOME=${home} has no libs/kafka-tools-*.jar (Kafka's ProducerPerformance); set KAFKA_HOME to a Kafka installation (its libs/ go on the classpath, as Kafka's bin/ scripts put them)`,
+        );
+        mkdirSync(join(home, 'libs'));
+        writeFileSync(join(home, 'libs', 'kafka-tools-api-4.4.0.jar'), '');
+        expect(javaPeerUnavailable({ KAFKA_HOME: home }), 'kafka-tools-api is not the tool').to.not.equal(null);
+        writeFileSync(join(home, 'libs', 'kafka-tools-4.4.0.jar'), '');
+        expect(javaPeerUnavailable({ KAFKA_HOME: home })).to.equal(null);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+      expect(javaPeerUnavailable({}), 'in the repository: test/brokers/kafka/libs').to.equal(null);
     });
 
     it('gives librdkafka the same settings under its own names', () => {
