@@ -16,8 +16,9 @@
  * cluster. `SLUICE_PERF_TARGET=embedded` in the environment runs a command line that names a
  * broker against the embedded cluster instead (to try a Kafka command line as it is).
  *
- * Run it as `npx sluice-perf --help` (the bin in `benchmarks/bin/sluice-perf.mjs` starts
- * this file under tsx), or `node --conditions=source --import tsx benchmarks/perf/cli.ts`.
+ * Run it as `npx sluice-perf --help`: the bin (`benchmarks/bin/sluice-perf.mjs`) starts this file
+ * under tsx inside the repository, and the compiled `dist/perf/cli.js` with plain node where
+ * `@sluice/perf` is installed; or `node --conditions=source --import tsx benchmarks/perf/cli.ts`.
  *
  * Exit codes: 0 success; 1 the run failed (records failed, a peer crashed); 2 bad usage;
  * 130 interrupted (Ctrl-C; the summary of what was measured is printed first).

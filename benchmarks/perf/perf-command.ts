@@ -166,13 +166,14 @@ async function runPeers(
       skipped.push({ name, reason: `${name} runs against a real broker only (${known.about}); give --bootstrap-server` });
       continue;
     }
+    const missing = await peerMissing(name);
+    if (missing !== null) {
+      skipped.push({ name, reason: missing });
+      continue;
+    }
     try {
       if (name === 'kafkajs') {
-        const k = loadKafkajs();
-        if (k === null) {
-          skipped.push({ name, reason: `kafkajs is not installed; install it with \`${KAFKAJS_INSTALL_HINT}\` and run again` });
-          continue;
-        }
+        const k = loadKafkajs()!;
         const description = bootstrap === null ? describeKafkajsPeer(k, config) : describeKafkajsWirePeer(k, config);
         say(`\n--- peer ${name} (${description}) ---\n`);
         const r = await runOne(
@@ -188,11 +189,7 @@ async function runPeers(
         reportFailures(name, r);
         if (r.totals.errors > 0) failed = true;
       } else if (name === 'platformatic') {
-        const version = platformaticVersion();
-        if (version === null) {
-          skipped.push({ name, reason: `@platformatic/kafka is not installed; install it with \`${PLATFORMATIC_INSTALL_HINT}\` and run again` });
-          continue;
-        }
+        const version = platformaticVersion()!;
         const unavailable = platformaticCodecUnavailable(config.compressionType);
         if (unavailable !== null) {
           skipped.push({ name, reason: unavailable });
@@ -206,25 +203,12 @@ async function runPeers(
         reportFailures(name, r);
         if (r.totals.errors > 0) failed = true;
       } else if (name === 'java') {
-        if (commandMissing('java')) {
-          skipped.push({ name, reason: `java is not on PATH (${known.install})` });
-          continue;
-        }
-        const { javaPeerUnavailable, runJavaPeer } = await import('./peers/java-peer.js');
-        const noJars = javaPeerUnavailable();
-        if (noJars !== null) {
-          skipped.push({ name, reason: noJars });
-          continue;
-        }
+        const { runJavaPeer } = await import('./peers/java-peer.js');
         say(`\n--- peer ${name} (Kafka's ProducerPerformance) ---\n`);
         const run = await runJavaPeer(o, w, bootstrap!, () => interrupt.stopped);
         say(`${run.records} records sent, ${run.recordsPerSec.toFixed(6)} records/sec (${run.mbPerSec.toFixed(2)} MB/sec) [${run.description}]\n`);
         results.push(externalResult(name, sluice, run));
       } else if (name === 'librdkafka') {
-        if (commandMissing('kcat')) {
-          skipped.push({ name, reason: `kcat is not on PATH (${known.install})` });
-          continue;
-        }
         say(`\n--- peer ${name} (kcat -P -l) ---\n`);
         const { runKcatPeer } = await import('./peers/kcat-peer.js');
         const run = await runKcatPeer(w, config, new Set(Object.keys(o.producerProps)), bootstrap!, () => interrupt.stopped);
@@ -257,8 +241,6 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
   let json: Record<string, unknown>;
   let failed = false;
   if (name === 'java' || name === 'librdkafka') {
-    const command = name === 'java' ? 'java' : 'kcat';
-    if (commandMissing(command)) throw new UsageError(`--engine ${name}: ${command} is not on PATH (${KNOWN_PEERS[name].install})`);
     const run =
       name === 'java'
         ? await (await import('./peers/java-peer.js')).runJavaPeer(o, w, bootstrap!, () => interrupt.stopped)
@@ -269,13 +251,11 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
     let make: Parameters<typeof runPerf>[1];
     let description: string;
     if (name === 'kafkajs') {
-      const k = loadKafkajs();
-      if (k === null) throw new UsageError(`kafkajs is not installed; install it with \`${KAFKAJS_INSTALL_HINT}\``);
+      const k = loadKafkajs()!;
       description = bootstrap === null ? describeKafkajsPeer(k, config) : describeKafkajsWirePeer(k, config);
       make = (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker));
     } else {
-      const version = platformaticVersion();
-      if (version === null) throw new UsageError(`@platformatic/kafka is not installed; install it with \`${PLATFORMATIC_INSTALL_HINT}\``);
+      const version = platformaticVersion()!;
       description = describePlatformaticPeer(version, config);
       make = (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker);
     }
@@ -299,32 +279,47 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
   return failed ? 1 : 0;
 }
 
-/** The npm packages of the in-process peers (optional peer dependencies of @sluice/perf), with how to install them. */
-const NPM_PEERS: Readonly<Record<string, { readonly installed: () => boolean; readonly pkg: string; readonly install: string }>> = {
-  kafkajs: { installed: () => loadKafkajs() !== null, pkg: 'kafkajs', install: KAFKAJS_INSTALL_HINT },
-  platformatic: { installed: () => platformaticVersion() !== null, pkg: '@platformatic/kafka', install: PLATFORMATIC_INSTALL_HINT },
-};
+/**
+ * Why peer `name` cannot run on this machine — its npm package (an optional peer dependency of
+ * @sluice/perf) is not installed, or the program it runs is missing — with how to get it; null
+ * when it can.
+ */
+async function peerMissing(name: string): Promise<string | null> {
+  switch (name) {
+    case 'kafkajs':
+      return loadKafkajs() !== null ? null : `kafkajs is not installed; install it with \`${KAFKAJS_INSTALL_HINT}\` (an optional peer dependency of @sluice/perf)`;
+    case 'platformatic':
+      return platformaticVersion() !== null
+        ? null
+        : `@platformatic/kafka is not installed; install it with \`${PLATFORMATIC_INSTALL_HINT}\` (an optional peer dependency of @sluice/perf)`;
+    case 'java':
+      if (commandMissing('java')) return `java is not on PATH (${KNOWN_PEERS.java.install})`;
+      return (await import('./peers/java-peer.js')).javaPeerUnavailable();
+    case 'librdkafka':
+      return commandMissing('kcat') ? `kcat is not on PATH (${KNOWN_PEERS.librdkafka.install})` : null;
+    default:
+      return null;
+  }
+}
 
 /**
  * Fails before anything runs when a peer named on the command line (`--compare kafkajs`,
- * `--engine platformatic`) is an npm package that is not installed. Peers `--compare` picks by
- * itself (no names given) are skipped with the same advice instead.
- * @throws UsageError naming the package and the install command
+ * `--engine platformatic`) cannot run here. Peers `--compare` picks by itself (no names
+ * given) are skipped with the same reason instead, and so are named peers for another target.
+ * @throws UsageError naming the option, what is missing and how to install it
  */
-export function checkNamedPeersInstalled(o: PerfOptions): void {
-  const named = o.engine !== 'sluice' ? [o.engine] : (o.compare ?? []);
+async function checkNamedPeers(o: PerfOptions): Promise<void> {
+  const target = o.bootstrapServer === null ? 'embedded' : 'broker';
+  const named = o.engine !== 'sluice' ? [o.engine] : (o.compare ?? []).filter((n) => KNOWN_PEERS[n].targets.includes(target));
   for (const name of named) {
-    const peer = NPM_PEERS[name];
-    if (peer !== undefined && !peer.installed()) {
-      const option = o.engine !== 'sluice' ? `--engine ${name}` : `--compare ${name}`;
-      throw new UsageError(`${option}: ${peer.pkg} is not installed; install it with \`${peer.install}\` (an optional peer dependency of @sluice/perf)`);
-    }
+    const missing = await peerMissing(name);
+    if (missing !== null) throw new UsageError(`${o.engine !== 'sluice' ? '--engine' : '--compare'} ${name}: ${missing}`);
   }
 }
 
 /** Runs the command; @returns the exit code (1 when records failed, 130 when interrupted). */
 export async function runPerfCommand(o: PerfOptions): Promise<number> {
-  checkNamedPeersInstalled(o);
+  await checkNamedPeers(o);
   const config = effectiveProducerConfig(o);
   if (o.bootstrapServer !== null) {
     const topic = await ensureBrokerTopic(config, o.bootstrapServer, o.topic, o.partitions, (note) => process.stderr.write(`sluice-perf: ${note}\n`));
