@@ -1,18 +1,22 @@
 /**
- * Sluice as a user installs it: `npm pack` both packages, install the tarballs into a scratch
- * app outside the workspace (with the `allowScripts` entries the README documents, so the
- * install is quiet and the native speed-ups are built), then run a plain-ESM program and
- * type-check a TypeScript program written from the README's examples — the embedded cluster,
- * worker sealing whose threads start from dist/, typed settings and typed callback errors.
+ * Sluice as a user installs it: `npm pack` the packages (@sluice/core, @sluice/worker and
+ * @sluice/perf), install the tarballs into a scratch app outside the workspace (with the
+ * `allowScripts` entries the README documents, so the install is quiet and the native
+ * speed-ups are built), then run a plain-ESM program and type-check a TypeScript program
+ * written from the README's examples — the embedded cluster, worker sealing whose threads start
+ * from dist/, typed settings and typed callback errors — and run `npx sluice-perf` from the app:
+ * a kafka-producer-perf-test command line from Kafka's documentation, seal threads started from
+ * the compiled packages, and the error for a peer that is not installed.
  *
  * Slow (the install compiles the optional native pieces): about a minute on 2 cores.
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseProducerPerformanceLine } from '../../benchmarks/perf/peers/producer-performance.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -60,9 +64,16 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs = 300_000): { s
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
-describe('packed @sluice/core and @sluice/worker installed into a scratch app', function () {
+/** `npx sluice-perf ARGS` in the app, stdout and stderr apart. */
+function sluicePerf(app: string, args: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('npx', ['sluice-perf', ...args.split(' ')], { cwd: app, encoding: 'utf8', timeout: 120_000, env: { ...process.env, npm_config_yes: 'true', ...env } });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+describe('packed @sluice/core, @sluice/worker and @sluice/perf installed into a scratch app', function () {
   this.timeout(600_000);
   let dir: string;
+  let perfTarball: string;
   let install: { status: number | null; out: string };
 
   before(async function () {
@@ -72,10 +83,11 @@ describe('packed @sluice/core and @sluice/worker installed into a scratch app', 
     const app = join(dir, 'app');
     execFileSync('mkdir', ['-p', tgz]);
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-    execFileSync('npm', ['pack', '-w', '@sluice/core', '-w', '@sluice/worker', '--pack-destination', tgz], { cwd: ROOT, stdio: 'ignore' });
+    execFileSync('npm', ['pack', '-w', '@sluice/core', '-w', '@sluice/worker', '-w', '@sluice/perf', '--pack-destination', tgz], { cwd: ROOT, stdio: 'ignore' });
     const files = readdirSync(tgz);
     const core = join(tgz, files.find((f) => f.startsWith('sluice-core-'))!);
     const worker = join(tgz, files.find((f) => f.startsWith('sluice-worker-'))!);
+    perfTarball = join(tgz, files.find((f) => f.startsWith('sluice-perf-'))!);
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(
       join(app, 'package.json'),
@@ -84,7 +96,7 @@ describe('packed @sluice/core and @sluice/worker installed into a scratch app', 
           name: 'scratch-app',
           private: true,
           type: 'module',
-          dependencies: { '@sluice/core': `file:${core}`, '@sluice/worker': `file:${worker}` },
+          dependencies: { '@sluice/core': `file:${core}`, '@sluice/worker': `file:${worker}`, '@sluice/perf': `file:${perfTarball}` },
           // The README's one step. Name keys cover a registry install; a tarball is keyed by its path.
           allowScripts: { '@sluice/core': true, sse4_crc32: true, 'zstd-napi': true, lz4: true, [`file:${core}`]: true },
         },
@@ -143,5 +155,50 @@ describe('packed @sluice/core and @sluice/worker installed into a scratch app', 
       const path = fileURLToPath(url);
       expect(() => execFileSync('test', ['-f', path]), path).to.not.throw();
     }
+  });
+  describe('npx sluice-perf (the compiled CLI of @sluice/perf)', () => {
+    it('ships only the compiled CLI, its bin, README and LICENSE', () => {
+      const entries = execFileSync('tar', ['-tzf', perfTarball], { encoding: 'utf8' }).trim().split('\n');
+      for (const entry of entries) expect(entry).to.match(/^package\/(package\.json|README\.md|LICENSE|bin\/sluice-perf\.mjs|dist\/perf\/.+\.js)$/);
+      expect(entries).to.include.members(['package/bin/sluice-perf.mjs', 'package/dist/perf/cli.js', 'package/README.md', 'package/LICENSE']);
+      expect(existsSync(join(dir, 'app', 'node_modules', 'tsx')), 'no tsx in the app: the bin must run dist/ with plain node').to.equal(false);
+    });
+
+    it('runs a kafka-producer-perf-test command line from Kafka’s documentation, unchanged but for the name, against the embedded cluster (SLUICE_PERF_TARGET=embedded)', () => {
+      const r = sluicePerf(join(dir, 'app'), '--topic test --num-records 50000 --record-size 100 --throughput -1 --producer-props bootstrap.servers=localhost:9092 acks=1', {
+        SLUICE_PERF_TARGET: 'embedded',
+      });
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      expect(r.stderr).to.contain('SLUICE_PERF_TARGET=embedded: running against the embedded cluster instead of localhost:9092');
+      // Kafka's final line (ProducerPerformance.Stats#printTotal), read with the parser that reads Kafka's own tool.
+      const last = r.stdout.trim().split('\n').at(-1)!;
+      const parsed = parseProducerPerformanceLine(last);
+      expect(parsed, last).to.not.equal(null);
+      expect(parsed!.steadyState).to.equal(false);
+      expect(parsed!.summary.records).to.equal(50000);
+      expect(parsed!.summary.recordsPerSec).to.be.greaterThan(0);
+      expect(last).to.match(/^50000 records sent, \d+\.\d{6} records\/sec \(\d+\.\d{2} MB\/sec\), \d+\.\d{2} ms avg latency, \d+\.\d{2} ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$/);
+    });
+
+    it('starts seal threads from the installed packages’ dist/ (seal.workers=2 compression.type=gzip): batches sealed on them, none failed', () => {
+      // A 2 s run (throughput cap), so the threads are up well before the records end.
+      const r = sluicePerf(join(dir, 'app'), '--num-records 100000 --record-size 100 --throughput 50000 --producer-props seal.workers=2 compression.type=gzip --json --print-metrics');
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      const j = JSON.parse(r.stdout.trim()) as { records: number; errors: number; metrics: { sealer: string; sealerStats: Record<string, number> } };
+      expect(j).to.include({ records: 100000, errors: 0 });
+      expect(j.metrics.sealer).to.equal('WorkerSealer');
+      expect(j.metrics.sealerStats.lanesStarted, 'two seal threads').to.equal(2);
+      expect(j.metrics.sealerStats.offloadedBatches, 'batches sealed on the threads').to.be.greaterThan(0);
+      expect(j.metrics.sealerStats.failedBatches).to.equal(0);
+    });
+
+    it('--compare kafkajs without kafkajs installed: one line naming the install command, before anything runs', () => {
+      const r = sluicePerf(join(dir, 'app'), '--num-records 1000 --compare kafkajs');
+      expect(r.status).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr.split('\n')[0]).to.equal(
+        'sluice-perf: --compare kafkajs: kafkajs is not installed; install it with `npm install kafkajs` (an optional peer dependency of @sluice/perf)',
+      );
+    });
   });
 });
