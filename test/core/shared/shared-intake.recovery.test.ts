@@ -13,13 +13,16 @@ import { lock, lockHolder, lockTag, unlock } from '../../../packages/core/src/sh
 import {
   D_CLOSER,
   D_COUNT,
+  D_PARTITION,
   D_RECORDS_LENGTH,
   D_SEAL_TARGET,
+  D_SEQ,
   D_STATE,
   DescriptorState,
   P_COUNT,
   P_OPEN,
   P_POS,
+  P_SEQ,
   T_MAP_INDEX,
   computeSharedLayout,
   descriptorEntry,
@@ -57,6 +60,9 @@ async function setUp(codec: 'none' | 'lz4') {
   const entryOf = (partition: number): number => partitionEntry(layout, control[control[topicEntry(layout, 0) + T_MAP_INDEX] + partition]);
   return { network, producer, appender, dead, control, layout, pool, dataOffset, entryOf };
 }
+
+/** The partition-map word of topic r's partition 0 (its partition index lives there). */
+const control0 = (t: { control: Int32Array; layout: ReturnType<typeof computeSharedLayout> }): number => t.control[topicEntry(t.layout, 0) + T_MAP_INDEX];
 
 const valuesOf = (network: InMemoryCluster, partition: number): string[] => network.readRecords('r', partition).map((r) => Buffer.from(r.value!).toString());
 
@@ -101,6 +107,42 @@ describe('SharedIntake recovery (thread death, window by window)', () => {
     await t.producer.flush();
     expect(valuesOf(t.network, 1)).to.deep.equal(['b0', 'b1', 'b2', 'b3', 'b4', 'after']);
     await t.producer.close();
+    expect(t.producer.accumulator.pool.availableMemory()).to.equal(t.producer.accumulator.pool.totalMemory);
+  });
+
+  it('died after installing a new batch, before its first record → the empty batch is kept for others, and close takes it (no hang), every slot back', async () => {
+    const t = await setUp('none');
+    await Promise.resolve(t.appender.send({ topic: 'r', partition: 1, value: 'x' }, null)); // topic ready, stash lent
+    const e = t.entryOf(0);
+    expect(lock(t.control, e, lockTag(t.appender.id), 100)).to.equal(true);
+    // #installLocked, up to the stash's consume: slot installed, sequence taken, no record yet.
+    const stash = new SpscRing(t.control, stashOf(t.layout, t.appender.id), t.layout.stashCapacity, 1);
+    const slot = stash.peekWord(-1);
+    expect(slot).to.be.at.least(0);
+    const d = descriptorEntry(t.layout, slot);
+    const seq = (t.control[e + P_SEQ] + 1) | 0;
+    t.control[d + D_PARTITION] = t.control[control0(t)];
+    t.control[d + D_SEQ] = seq;
+    t.control[d + D_CLOSER] = -1;
+    Atomics.store(t.control, d + D_STATE, DescriptorState.OPEN);
+    t.control[e + P_POS] = RECORD_BATCH_OVERHEAD;
+    t.control[e + P_COUNT] = 0;
+    Atomics.store(t.control, e + P_OPEN, slot + 1);
+    t.control[e + P_SEQ] = seq;
+    stash.consume(1);
+    t.dead.exit();
+    expect(t.producer.shared!.recoveryStats).to.include({ threads: 1, locksBroken: 1, batchesRepaired: 1 });
+    expect(t.control[e + P_COUNT]).to.equal(0);
+    // Before the fix close waited for this empty batch forever (it was never detached).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await Promise.race([
+      t.producer.close().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5_000))),
+    ]);
+    clearTimeout(timer);
+    if (!closed) await t.producer.close({ timeoutMs: 0 });
+    expect(closed, 'close returned').to.equal(true);
+    expect(valuesOf(t.network, 1)).to.deep.equal(['x']);
     expect(t.producer.accumulator.pool.availableMemory()).to.equal(t.producer.accumulator.pool.totalMemory);
   });
 

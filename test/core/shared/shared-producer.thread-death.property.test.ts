@@ -88,7 +88,20 @@ describe('shared producer: an appender thread terminated in the middle of its ap
           await new Promise((resolve) => setTimeout(resolve, delayMs));
           await victim.terminate();
           const reports = await withTimeout(Promise.all(rounds), 60_000, 'the surviving threads');
-          await withTimeout(producer.close(), 30_000, 'close');
+          try {
+            await withTimeout(producer.close(), 30_000, 'close');
+          } catch (err) {
+            // What the owner saw, for the diagnosis; then a forced close, so that a failure
+            // here leaves no producer keeping the test process alive.
+            console.error('      close timed out:', JSON.stringify({
+              snapshot: producer.shared?.debugSnapshot(),
+              incomplete: producer.accumulator.incompleteCount(),
+              inFlight: producer.sender.requestsInFlight,
+              recovery: producer.shared?.recoveryStats,
+            }));
+            await withTimeout(producer.close({ timeoutMs: 0 }), 5_000, 'forced close').catch(() => undefined);
+            throw err;
+          }
           for (const r of reports) {
             expect(r.firstError).to.equal(null);
             expect(r.notOnce).to.equal(0);

@@ -405,6 +405,8 @@ export class SharedAppender {
   #waitPending = false;
   #completionWaitPending = false;
   #keepAlive: ReturnType<typeof setInterval> | null = null;
+  /** A_INCARNATION when this appender took its id: another value means the id was recovered and reused. */
+  readonly #incarnation: number;
   #closed = false;
   /** Set by an append that closed a compressed batch: sealed after the lock is released. */
   #sealSlot = -1;
@@ -463,6 +465,7 @@ export class SharedAppender {
     this.#events = new SpscRing(control, eventRingOf(this.#layout, this.id), this.#layout.eventCapacity, 1);
     this.#stash = new SpscRing(control, stashOf(this.#layout, this.id), this.#layout.stashCapacity, 1);
     this.#completions = new SpscRing(control, completionRingOf(this.#layout, this.id), this.#layout.completionCapacity, COMPLETION_WORDS);
+    this.#incarnation = Atomics.load(control, this.#entry + A_INCARNATION);
     if (owner === null) {
       this.#channel = new BroadcastChannel(sharedChannelName(Atomics.load(control, CHANNEL_ID_INDEX)));
       this.#channel.onmessage = this.#onChannelMessage;
@@ -1398,6 +1401,7 @@ export class SharedAppender {
   }
 
   readonly #onKeepAlive = (): void => {
+    if (this.#declaredGone()) return;
     this.poll();
     if (this.#waitHead !== null && !this.#waitPending) this.#pump();
     if (this.#incomplete === 0 && this.#bigs.length === 0 && this.#waitHead === null && this.#keepAlive !== null) {
@@ -1405,6 +1409,39 @@ export class SharedAppender {
       this.#keepAlive = null;
     }
   };
+
+  /**
+   * Whether the owner recovered this appender as gone (its thread was reported exited — a
+   * `watch` on the wrong worker, or a test that declares the thread dead) while it still
+   * runs. Its completions are no longer delivered, so its pending records fail with a
+   * ClosedError, it detaches, and nothing of it keeps the thread alive. Checked on the
+   * keep-alive poll only (the rare case costs nothing per record).
+   */
+  #declaredGone(): boolean {
+    if (this.#owner !== null || this.#closed) return false;
+    const control = this.#control;
+    const state = Atomics.load(control, this.#entry + A_STATE);
+    if (state === AppenderState.LIVE && Atomics.load(control, this.#entry + A_INCARNATION) === this.#incarnation) return false;
+    const error = new ClosedError(`appender ${this.id} was recovered as gone (its thread was reported exited) while it still ran: its pending records are no longer tracked`);
+    this.#closed = true;
+    this.failWaiting(error);
+    for (let p = 0; p < this.#oldest.length; p++) {
+      for (let b = this.#oldest[p] ?? null; b !== null; b = b.next) {
+        if (b.completions !== null) for (const c of b.completions) runCompletion(c.completion, error, null);
+        b.completions = null;
+        b.done = true;
+      }
+      this.#oldest[p] = null;
+      this.#newest[p] = null;
+      this.#current[p] = undefined;
+    }
+    this.#incomplete = 0;
+    if (this.#flushWaiters.length !== 0) this.#checkFlushes();
+    this.#channel?.close();
+    if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
+    return true;
+  }
 
   /** One Atomics.waitAsync on the completion ring's head while batches of this thread are incomplete. */
   #armCompletionWait(): void {

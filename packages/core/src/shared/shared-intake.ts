@@ -694,7 +694,11 @@ export class SharedIntake implements SharedOwnerLink {
     if (!lock(control, e + P_LOCK, this.#tag, OWNER_LOCK_WAIT_MS)) return false;
     const open = control[e + P_OPEN];
     const count = control[e + P_COUNT];
-    if (open === 0 || count === 0 || (expectSeq !== -1 && control[descriptorEntry(this.#layout, open - 1) + D_SEQ] !== expectSeq)) {
+    // An open batch holding no record exists only after a thread died between installing it
+    // and committing its first record (recovery keeps it for the others). A linger leaves it
+    // open; a flush or close (expectSeq -1) takes it too — empty, it is adopted as nothing
+    // and its slot returns — or close would wait for it forever.
+    if (open === 0 || (count === 0 && expectSeq !== -1) || (expectSeq !== -1 && control[descriptorEntry(this.#layout, open - 1) + D_SEQ] !== expectSeq)) {
       unlock(control, e + P_LOCK);
       return true;
     }
@@ -1374,6 +1378,51 @@ export class SharedIntake implements SharedOwnerLink {
   /** Descriptor state word of a slot (tests). @internal */
   descriptorState(slot: number): number {
     return Atomics.load(this.#control, descriptorEntry(this.#layout, slot) + D_STATE);
+  }
+
+  /**
+   * What the owner knows of every partition and appender right now, for a diagnosis when a
+   * flush or close takes longer than it should (tests print it). @internal
+   */
+  debugSnapshot(): Record<string, unknown> {
+    const control = this.#control;
+    const layout = this.#layout;
+    const partitions: Record<string, unknown>[] = [];
+    const used = Atomics.load(control, PARTITIONS_USED_INDEX);
+    for (let p = 0; p < used; p++) {
+      const e = partitionEntry(layout, p);
+      const open = Atomics.load(control, e + P_OPEN);
+      partitions.push({
+        p,
+        open: open - 1,
+        openState: open === 0 ? null : Atomics.load(control, descriptorEntry(layout, open - 1) + D_STATE),
+        seq: control[e + P_SEQ],
+        nextSeq: this.#nextSeq[p],
+        lockHolder: lockHolder(Atomics.load(control, e + P_LOCK)),
+        parked: (this.#parked[p] ?? []).map((s) => control[descriptorEntry(layout, s) + D_SEQ]),
+        barriers: this.#barriers[p]?.length ?? 0,
+      });
+    }
+    const descriptors: Record<string, unknown>[] = [];
+    for (let slot = 0; slot < layout.slotCount; slot++) {
+      const d = descriptorEntry(layout, slot);
+      const state = Atomics.load(control, d + D_STATE);
+      if (state === DescriptorState.CLOSING || state === DescriptorState.CLOSED || state === DescriptorState.OPEN) {
+        descriptors.push({ slot, state, partition: control[d + D_PARTITION], seq: control[d + D_SEQ], closer: control[d + D_CLOSER] });
+      }
+    }
+    return {
+      state: Atomics.load(control, STATE_INDEX),
+      closing: this.#closing,
+      closed: this.#closed,
+      known: [...this.#known],
+      overflow: this.#overflow.map((o) => o.length),
+      lingerQueued: this.#lingerAt.length - this.#lingerHead,
+      lingerTimerAt: this.#lingerTimerAt,
+      nowMs: this.#scheduler.nowMs(),
+      partitions,
+      descriptors,
+    };
   }
 
   /** Slots lent to stashes and open batches right now (tests). @internal */
