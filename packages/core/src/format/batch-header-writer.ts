@@ -5,6 +5,7 @@
  * sealed it) and fixes the CRC.
  */
 import { crc32c } from './crc32c.js';
+import { patchCrc32c } from './crc32c-patch.js';
 import {
   ATTRIBUTES_OFFSET,
   BASE_OFFSET_OFFSET,
@@ -78,9 +79,19 @@ export function writeBatchCrc(buf: Uint8Array, view: DataView, base: number, siz
   view.setUint32(base + CRC_OFFSET, crc32c(buf.subarray(base + ATTRIBUTES_OFFSET, base + sizeBytes)));
 }
 
+/** The producer fields as they were before a rewrite (producer id, epoch, base sequence: 14 contiguous bytes). */
+const PRODUCER_FIELDS_BYTES = BASE_SEQUENCE_OFFSET + 4 - PRODUCER_ID_OFFSET;
+const oldProducerFields = new Uint8Array(PRODUCER_FIELDS_BYTES);
+if (PRODUCER_EPOCH_OFFSET !== PRODUCER_ID_OFFSET + 8 || BASE_SEQUENCE_OFFSET !== PRODUCER_EPOCH_OFFSET + 2) {
+  throw new Error('batch-header-writer: the producer fields must be contiguous');
+}
+
 /**
- * Rewrites producer id, epoch and base sequence of a sealed batch and recomputes its CRC
- * (the only header fields that may change after sealing: they are assigned at drain).
+ * Rewrites producer id, epoch and base sequence of a sealed batch and fixes its CRC
+ * (the only header fields that may change after sealing: they are assigned at drain). The
+ * CRC is patched from the old one (`crc32c-patch.ts`: only the 14 changed bytes are read),
+ * not recomputed over the whole batch — so the batch's CRC must be its true CRC, as sealing
+ * leaves it.
  */
 export function rewriteProducerState(
   buf: Uint8Array,
@@ -91,8 +102,11 @@ export function rewriteProducerState(
   producerEpoch: number,
   baseSequence: number,
 ): void {
+  const fields = base + PRODUCER_ID_OFFSET;
+  for (let i = 0; i < PRODUCER_FIELDS_BYTES; i++) oldProducerFields[i] = buf[fields + i];
   writeInt64(view, base + PRODUCER_ID_OFFSET, producerId);
   view.setInt16(base + PRODUCER_EPOCH_OFFSET, producerEpoch);
   view.setInt32(base + BASE_SEQUENCE_OFFSET, baseSequence);
-  writeBatchCrc(buf, view, base, sizeBytes);
+  const crc = view.getUint32(base + CRC_OFFSET);
+  view.setUint32(base + CRC_OFFSET, patchCrc32c(crc, oldProducerFields, 0, buf, fields, PRODUCER_FIELDS_BYTES, sizeBytes - (PRODUCER_ID_OFFSET + PRODUCER_FIELDS_BYTES)));
 }
