@@ -96,6 +96,36 @@ describe('Producer (shared)', () => {
       await closeAndCheckMemory(producer);
     });
 
+    it('gives each appending thread its own sticky partition for unkeyed records by default (sticky lanes), one for all with sticky: shared', async () => {
+      const partitionsOf = async (sticky: 'per-thread' | 'shared' | undefined): Promise<{ owner: Set<number>; other: Set<number> }> => {
+        const network = new InMemoryCluster({ brokers: 3, topics: { k: 7 } });
+        const producer = new Producer({ network, config: { lingerMs: 5, batchSize: 1024, bufferMemory: 64 * 1024 } });
+        const handle = producer.shareable(sticky === undefined ? {} : { sticky });
+        const other = Producer.attach(handle); // a second appender id (on this thread, for a deterministic test)
+        const owner = new Set<number>();
+        const others = new Set<number>();
+        for (let i = 0; i < 10; i++) {
+          owner.add((await producer.send({ topic: 'k', value: 'x'.repeat(10) })).partition);
+          others.add((await other.send({ topic: 'k', value: 'y'.repeat(10) })).partition);
+        }
+        await other.close();
+        await closeAndCheckMemory(producer);
+        return { owner, other: others };
+      };
+      for (const sticky of [undefined, 'per-thread'] as const) {
+        const { owner, other } = await partitionsOf(sticky);
+        expect(owner.size, 'the owner stays on one partition').to.equal(1);
+        expect(other.size, 'the other thread stays on one partition').to.equal(1);
+        expect([...owner][0], 'lanes avoid each other while partitions are enough').to.not.equal([...other][0]);
+      }
+      const shared = await partitionsOf('shared');
+      expect([...shared.owner, ...shared.other].every((p) => p === [...shared.owner][0]), 'one sticky partition for the producer, as in Kafka').to.equal(true);
+      const network = new InMemoryCluster({ brokers: 1, topics: { k: 1 } });
+      const producer = new Producer({ network, config: { batchSize: 1024, bufferMemory: 64 * 1024 } });
+      expect(() => producer.shareable({ sticky: 'thread' as 'shared' })).to.throw(ConfigError, /sticky must be 'per-thread' or 'shared', got thread/);
+      await producer.close();
+    });
+
     it('refuses bad records with the same typed errors as a plain producer', async () => {
       const { producer } = sharedProducer();
       const plain = new Producer({ network: new InMemoryCluster({ brokers: 3, topics: { t: 4 } }), config: { batchSize: 1024, bufferMemory: 64 * 1024 } });

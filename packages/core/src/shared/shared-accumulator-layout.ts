@@ -59,6 +59,8 @@
  * TOPIC_LOCK_INDEX        (22)  lock word (partition-lock.ts) for adding a topic entry
  * PARTITIONS_USED_INDEX   (23)  partition entries in use     owner only
  * MAP_USED_INDEX          (24)  partition-map words in use   owner only
+ * STICKY_MODE_INDEX       (25)  STICKY_PER_THREAD 0 /        owner, once (see "Topic entry")
+ *                               STICKY_SHARED 1
  * DOORBELL_INDEX          (32)  epoch                        any appender: Atomics.add then notify after
  *                                                            publishing events or a request; the owner
  *                                                            Atomics.waitAsync's on it
@@ -98,7 +100,7 @@
  *                                                     the stash back (Dekker: one sees the other)
  * ```
  *
- * ### Topic entry (TOPIC_WORDS = 96)
+ * ### Topic entry (TOPIC_WORDS = 144)
  * ```
  * T_STATE            FREE 0 → REQUESTED 1 → READY 2 | FAILED 3 | TIMED_OUT 4; FAILED/TIMED_OUT →
  *                    REQUESTED again by an appender (compareExchange). The creator (holding
@@ -111,11 +113,19 @@
  *                    (copy on grow): entry indices never change, so a reader holding the
  *                    old map index still reads right values for the partitions it knew
  * T_ERROR_CODE       Kafka error code of a FAILED topic (owner)
- * T_STICKY_PARTITION uniform sticky partition (KIP-794), -1 none   compareExchange by the thread
- *                    (on its own cache line: changed per switch)    that switches (holding the
- *                                                                   sticky partition's lock), or
- *                                                                   that finds none / no leader
+ * T_STICKY_PARTITION + lane   uniform sticky partition (KIP-794) of a sticky LANE, -1 none:
+ *                    lane = the appender's id (STICKY_MODE per-thread, the default) or 0 for every
+ *                    thread (STICKY_MODE shared: Kafka's one sticky partition per producer).
+ *                    compareExchange by the thread that switches (holding the sticky
+ *                    partition's lock), or that finds none / no leader. 64 words on their own
+ *                    cache lines (changed per switch, read per unkeyed record).
  * ```
+ * Why lanes: with one sticky partition for every thread, every unkeyed record of every thread
+ * takes the same partition lock and writes the same cache lines — measured 0.85x of one
+ * thread's rate for two threads. With a lane per thread, each thread fills its own sticky
+ * batch (lanes avoid each other's partitions when there are enough), as N per-thread
+ * producers would; the price is up to one partly filled batch per thread per linger at low
+ * rates, instead of one per producer.
  * The bytes produced to the sticky partition are counted in ITS partition entry
  * (P_STICKY_BYTES), under its lock, and only while it is the sticky partition: no shared
  * counter is written per record (an Atomics.add per record on one word all threads share
@@ -197,7 +207,7 @@ import { ConfigError } from '../errors.js';
 /** `'SLSA'`: identifies a shared accumulator's SharedArrayBuffer. */
 export const SHARED_MAGIC = 0x534c5341;
 /** Bumped whenever a constant in this file changes meaning. */
-export const SHARED_LAYOUT_VERSION = 1;
+export const SHARED_LAYOUT_VERSION = 2;
 
 /** Words of every region's alignment unit (a 64-byte cache line). */
 export const LINE_WORDS = 16;
@@ -230,6 +240,7 @@ export const TOPIC_COUNT_INDEX = OWNER_THREAD_ID_INDEX + 1;
 export const TOPIC_LOCK_INDEX = TOPIC_COUNT_INDEX + 1;
 export const PARTITIONS_USED_INDEX = TOPIC_LOCK_INDEX + 1;
 export const MAP_USED_INDEX = PARTITIONS_USED_INDEX + 1;
+export const STICKY_MODE_INDEX = MAP_USED_INDEX + 1;
 // Line 2: written by appenders per batch or per request (kept off the lines read per record).
 export const DOORBELL_INDEX = 2 * LINE_WORDS;
 export const TOPIC_REQUESTS_INDEX = DOORBELL_INDEX + 1;
@@ -246,6 +257,11 @@ export const SHARED_OPEN = 0;
 export const SHARED_CLOSING = 1;
 /** {@link STATE_INDEX}: closed. */
 export const SHARED_CLOSED = 2;
+
+/** {@link STICKY_MODE_INDEX}: a sticky lane per appender thread. */
+export const STICKY_PER_THREAD = 0;
+/** {@link STICKY_MODE_INDEX}: one sticky partition for every thread (Kafka's, per producer). */
+export const STICKY_SHARED = 1;
 
 /** {@link MAX_BLOCK_MS_INDEX} value standing for an unbounded `max.block.ms`. */
 export const MAX_BLOCK_INFINITE = -1;
@@ -278,7 +294,7 @@ export const T_MAP_CAPACITY = 4;
 export const T_ERROR_CODE = 5;
 /** On its own cache line: written per unkeyed record. */
 export const T_STICKY_PARTITION = LINE_WORDS;
-export const T_NAME_WORD = 2 * LINE_WORDS;
+export const T_NAME_WORD = T_STICKY_PARTITION + 64;
 /** Bytes reserved for a topic name (Kafka's limit is 249 characters, ASCII). */
 export const TOPIC_NAME_BYTES = 256;
 export const TOPIC_WORDS = T_NAME_WORD + TOPIC_NAME_BYTES / 4;

@@ -143,6 +143,8 @@ import {
   SHARED_CLOSED,
   SHARED_OPEN,
   STATE_INDEX,
+  STICKY_MODE_INDEX,
+  STICKY_SHARED,
   TOPIC_COUNT_INDEX,
   TOPIC_LOCK_INDEX,
   TOPIC_NAME_BYTES,
@@ -364,6 +366,9 @@ export class SharedAppender {
   readonly #slotSize: number;
   readonly #tag: number;
   readonly #writerWord: number;
+  /** Offset of this thread's sticky lane word in a topic entry (T_STICKY_PARTITION + lane). */
+  readonly #stickyWord: number;
+  readonly #stickyShared: boolean;
   readonly #writerBit: number;
   readonly #entry: number;
   readonly #events: SpscRing;
@@ -413,6 +418,8 @@ export class SharedAppender {
   /** Set by an append that published an event: the doorbell rings after the lock is released. */
   #ring = false;
   #utf8 = Buffer.allocUnsafe(256);
+  readonly #stickyScratch: number[] = [];
+  readonly #candidateScratch: number[] = [];
 
   /**
    * Attaches to a shared producer (see `Producer.attach`).
@@ -461,6 +468,8 @@ export class SharedAppender {
     this.#tag = lockTag(this.id);
     this.#writerWord = this.id < 32 ? P_WRITERS0 : P_WRITERS1;
     this.#writerBit = 1 << (this.id & 31);
+    this.#stickyShared = Atomics.load(control, STICKY_MODE_INDEX) === STICKY_SHARED;
+    this.#stickyWord = T_STICKY_PARTITION + (this.#stickyShared ? 0 : this.id);
     this.#entry = appenderEntry(this.#layout, this.id);
     this.#events = new SpscRing(control, eventRingOf(this.#layout, this.id), this.#layout.eventCapacity, 1);
     this.#stash = new SpscRing(control, stashOf(this.#layout, this.id), this.#layout.stashCapacity, 1);
@@ -717,9 +726,9 @@ export class SharedAppender {
   }
 
   /**
-   * Ends the partition's open batch (full): fills the slot's descriptor and publishes the
-   * CLOSED event — or, for a compressed topic, marks it CLOSING and seals it after the lock
-   * is released. The caller holds the lock.
+   * Ends the partition's open batch (full): fills the slot's descriptor and marks it CLOSING;
+   * it is sealed, and its CLOSED event published, after the lock is released. The caller
+   * holds the lock.
    */
   #closeLocked(e: number, slot: number, pos: number, count: number): void {
     const control = this.#control;
@@ -732,14 +741,8 @@ export class SharedAppender {
     f64[(d + D_BASE_TS) >> 1] = f64[(e + P_BASE_TS) >> 1];
     f64[(d + D_MAX_TS) >> 1] = f64[(e + P_MAX_TS) >> 1];
     control[d + D_CLOSER] = this.id;
-    if (this.#codec === null) {
-      Atomics.store(control, d + D_STATE, DescriptorState.CLOSED);
-      if (!this.#events.tryPushWord((EventKind.CLOSED << EVENT_KIND_SHIFT) | slot)) throw this.#ringFull();
-      this.#ring = true;
-    } else {
-      Atomics.store(control, d + D_STATE, DescriptorState.CLOSING);
-      this.#sealSlot = slot;
-    }
+    Atomics.store(control, d + D_STATE, DescriptorState.CLOSING);
+    this.#sealSlot = slot;
     Atomics.store(control, e + P_OPEN, 0);
   }
 
@@ -757,12 +760,14 @@ export class SharedAppender {
   }
 
   /**
-   * Seals a closed batch of a compressed topic on this thread, off the lock. The compressed
+   * Seals a closed batch on this thread, off the lock: the CRC32C (and the compression) of
+   * every batch is computed on the threads that fill them, not on the owner's. Compressed
    * records go into a SECOND slot from the stash (the raw ones stay intact until the owner
    * frees them), so a thread that dies in the middle leaves a batch the owner can still send
-   * unsealed (layout invariant 4). Incompressible records are sealed in place: that writes
-   * only the header, never a record byte. The producer fields are left unset; the owner's
-   * drain writes them and the CRC (as after a worker seal).
+   * unsealed (layout invariant 4). An uncompressed or incompressible batch is sealed in
+   * place: that writes only the header, never a record byte. The producer fields are left
+   * unset; the owner's drain writes them and patches the CRC (`format/crc32c-patch.ts`: the
+   * 14 changed bytes, not the whole batch).
    */
   #sealClosed(slot: number): void {
     const control = this.#control;
@@ -775,16 +780,20 @@ export class SharedAppender {
     const base = this.#poolDataOffset + slot * this.#slotSize;
     const bytes = this.#poolBytes;
     let compressed: Uint8Array | null = null;
-    try {
-      compressed = this.#codec!.compress(bytes.subarray(base + RECORD_BATCH_OVERHEAD, base + RECORD_BATCH_OVERHEAD + recordsLength), this.#level);
-    } catch {
-      compressed = null; // the owner's sealer tries again (and reports a failure) — rare
+    let compressible = this.#codec !== null;
+    if (compressible) {
+      try {
+        compressed = this.#codec!.compress(bytes.subarray(base + RECORD_BATCH_OVERHEAD, base + RECORD_BATCH_OVERHEAD + recordsLength), this.#level);
+        compressible = compressed.byteLength < recordsLength;
+      } catch {
+        compressed = null; // left unsealed: the owner's sealer tries again (and reports a failure) — rare
+      }
     }
     let sealedSize = 0;
     // A_SEALING before the state check (the owner checks them the other way round before
     // taking the stash back at close): a second slot is taken only from a stash still ours.
     Atomics.store(control, this.#entry + A_SEALING, 1);
-    if (compressed !== null && compressed.byteLength < recordsLength) {
+    if (compressed !== null && compressible) {
       const target = Atomics.load(control, STATE_INDEX) === SHARED_CLOSED ? -1 : this.#stash.peekWord(-1);
       if (target >= 0) {
         Atomics.store(control, d + D_SEAL_TARGET, target + 1);
@@ -803,7 +812,7 @@ export class SharedAppender {
           recordsCount: count,
         });
       }
-    } else if (compressed !== null) {
+    } else if (compressed !== null || this.#codec === null) {
       sealedSize = sealBatch(bytes, this.#poolView, base, {
         recordsLength,
         recordCount: count,
@@ -896,19 +905,19 @@ export class SharedAppender {
    */
   #stickyPartition(t: LocalTopic): number {
     const control = this.#control;
-    const p = control[t.entry + T_STICKY_PARTITION];
+    const p = control[t.entry + this.#stickyWord];
     if (p < 0 || p >= t.count) return this.#switchSticky(t, p);
     const e = partitionEntry(this.#layout, control[t.mapIndex + p]);
     if (control[e + P_LEADER] !== NO_LEADER && (control[e + P_STICKY_BYTES] < this.#batchSize || control[e + P_OPEN] !== 0)) return p;
     // Leave it under its lock, so that its byte count starts again from 0 next time.
     if (!lock(control, e, this.#tag, this.#lockWaitMs)) return p;
     let next = p;
-    if (control[t.entry + T_STICKY_PARTITION] === p) {
+    if (control[t.entry + this.#stickyWord] === p) {
       control[e + P_STICKY_BYTES] = 0;
       next = this.#switchSticky(t, p);
     }
     unlock(control, e);
-    return next === p ? control[t.entry + T_STICKY_PARTITION] : next;
+    return next === p ? control[t.entry + this.#stickyWord] : next;
   }
 
   /**
@@ -921,7 +930,7 @@ export class SharedAppender {
    */
   #recordStickyLocked(t: LocalTopic, e: number, partition: number, valueLength: number, batchClosed: boolean): void {
     const control = this.#control;
-    if (control[t.entry + T_STICKY_PARTITION] !== partition) return;
+    if (control[t.entry + this.#stickyWord] !== partition) return;
     const bytes = control[e + P_STICKY_BYTES] + 16 + (valueLength < 0 ? 0 : valueLength);
     if ((bytes >= this.#batchSize && batchClosed) || bytes >= 2 * this.#batchSize) {
       control[e + P_STICKY_BYTES] = 0;
@@ -935,22 +944,39 @@ export class SharedAppender {
   #switchSticky(t: LocalTopic, from: number): number {
     const control = this.#control;
     const next = this.#nextStickyPartition(t);
-    const seen = Atomics.compareExchange(control, t.entry + T_STICKY_PARTITION, from, next);
+    const seen = Atomics.compareExchange(control, t.entry + this.#stickyWord, from, next);
     if (seen !== from) return seen >= 0 && seen < t.count ? seen : next;
     return next;
   }
 
-  /** A random partition with a known leader (Kafka `BuiltInPartitioner.nextPartition`), or any when none has one. */
+  /**
+   * A random partition with a known leader (Kafka `BuiltInPartitioner.nextPartition`), or any
+   * when none has one — preferring, with sticky lanes, one no other lane sticks to now, so
+   * that threads do not share (and contend for) one sticky batch while there are partitions
+   * enough.
+   */
   #nextStickyPartition(t: LocalTopic): number {
     const control = this.#control;
-    let available = 0;
-    for (let p = 0; p < t.count; p++) {
-      if (Atomics.load(control, partitionEntry(this.#layout, control[t.mapIndex + p]) + P_LEADER) !== NO_LEADER) available++;
+    const layout = this.#layout;
+    const lanes = this.#stickyShared ? 1 : layout.maxAppenders;
+    const taken = this.#stickyScratch;
+    taken.length = 0;
+    if (lanes > 1) {
+      for (let lane = 0; lane < lanes; lane++) {
+        if (T_STICKY_PARTITION + lane === this.#stickyWord) continue;
+        const p = control[t.entry + T_STICKY_PARTITION + lane];
+        if (p >= 0) taken.push(p);
+      }
     }
-    if (available === 0) return Math.floor(Math.random() * t.count);
-    let pick = Math.floor(Math.random() * available);
-    for (let p = 0; p < t.count; p++) {
-      if (Atomics.load(control, partitionEntry(this.#layout, control[t.mapIndex + p]) + P_LEADER) !== NO_LEADER && pick-- === 0) return p;
+    const candidates = this.#candidateScratch;
+    for (let pass = 0; pass < 3; pass++) {
+      candidates.length = 0;
+      for (let p = 0; p < t.count; p++) {
+        if (pass < 2 && control[partitionEntry(layout, control[t.mapIndex + p]) + P_LEADER] === NO_LEADER) continue;
+        if (pass === 0 && taken.includes(p)) continue;
+        candidates.push(p);
+      }
+      if (candidates.length > 0) return candidates[Math.floor(Math.random() * candidates.length)];
     }
     return 0;
   }
@@ -1014,7 +1040,7 @@ export class SharedAppender {
       entry = topicEntry(this.#layout, index);
       new Uint8Array(control.buffer, (entry + T_NAME_WORD) * 4, TOPIC_NAME_BYTES).set(nameBytes);
       control[entry + T_NAME_LENGTH] = nameBytes.length;
-      Atomics.store(control, entry + T_STICKY_PARTITION, -1);
+      for (let lane = 0; lane < 64; lane++) Atomics.store(control, entry + T_STICKY_PARTITION + lane, -1);
       Atomics.store(control, entry + T_STATE, TopicState.REQUESTED);
       Atomics.store(control, TOPIC_COUNT_INDEX, index + 1);
     } finally {

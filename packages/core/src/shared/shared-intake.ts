@@ -142,6 +142,9 @@ import {
   STASH_CAPACITY_INDEX,
   STASH_TARGET_INDEX,
   STATE_INDEX,
+  STICKY_MODE_INDEX,
+  STICKY_PER_THREAD,
+  STICKY_SHARED,
   TOPIC_COUNT_INDEX,
   TOPIC_LOCK_INDEX,
   TOPIC_REQUESTS_INDEX,
@@ -179,6 +182,14 @@ export interface SharedProducerOptions {
   readonly maxTopics?: number;
   /** Partitions, over all its topics. Default 8192. */
   readonly maxPartitions?: number;
+  /**
+   * Unkeyed records' sticky partitions (KIP-794): `'per-thread'` (default), one sticky
+   * partition per appending thread, so threads do not contend for one partition; or
+   * `'shared'`, one for the whole producer as in Kafka's Java producer, so every thread fills
+   * the same batch (fewer, fuller batches at low rates; measured slower than one thread for
+   * two busy threads: see `shared-accumulator-layout.ts`, "Topic entry").
+   */
+  readonly sticky?: 'per-thread' | 'shared';
 }
 
 /** What the intake works with: the owning producer's parts. */
@@ -193,8 +204,6 @@ export interface SharedIntakeOptions extends SharedProducerOptions {
   readonly partitioner?: Partitioner;
 }
 
-/** How long the owner's thread waits for a partition lock before retrying later (ms). */
-const OWNER_LOCK_WAIT_MS = 1;
 /** Longest single doorbell wait before the owner looks again on its own (ms). */
 const DOORBELL_REARM_MS = 1_000;
 /** While busy, the owner looks at every ring this often (ms) instead of being woken per batch. */
@@ -371,6 +380,10 @@ export class SharedIntake implements SharedOwnerLink {
     control[EVENT_CAPACITY_INDEX] = params.eventCapacity;
     control[COMPLETION_CAPACITY_INDEX] = params.completionCapacity;
     control[OWNER_THREAD_ID_INDEX] = threadId;
+    if (options.sticky !== undefined && options.sticky !== 'per-thread' && options.sticky !== 'shared') {
+      throw new ConfigError(`sticky must be 'per-thread' or 'shared', got ${String(options.sticky)}`);
+    }
+    control[STICKY_MODE_INDEX] = options.sticky === 'shared' ? STICKY_SHARED : STICKY_PER_THREAD;
     for (let a = 0; a < params.maxAppenders; a++) {
       this.#events.push(new SpscRing(control, eventRingOf(layout, a), params.eventCapacity, 1));
       this.#stashes.push(new SpscRing(control, stashOf(layout, a), params.stashCapacity, 1));
@@ -691,7 +704,9 @@ export class SharedIntake implements SharedOwnerLink {
     const e = partitionEntry(this.#layout, partitionIndex);
     const peek = Atomics.load(control, e + P_OPEN);
     if (peek === 0 || (expectSeq !== -1 && control[descriptorEntry(this.#layout, peek - 1) + D_SEQ] !== expectSeq)) return true;
-    if (!lock(control, e + P_LOCK, this.#tag, OWNER_LOCK_WAIT_MS)) return false;
+    // Spin only: the owner's event loop never sleeps on a lock (its holder may be a dead thread
+    // that only this loop can recover); a busy partition is detached on the next try.
+    if (!lock(control, e + P_LOCK, this.#tag, 0)) return false;
     const open = control[e + P_OPEN];
     const count = control[e + P_COUNT];
     // An open batch holding no record exists only after a thread died between installing it
@@ -731,8 +746,15 @@ export class SharedIntake implements SharedOwnerLink {
    */
   #detachAll(): boolean {
     let all = true;
-    const used = Atomics.load(this.#control, PARTITIONS_USED_INDEX);
-    for (let p = 0; p < used; p++) if (!this.#detach(p, -1)) all = false;
+    const control = this.#control;
+    const used = Atomics.load(control, PARTITIONS_USED_INDEX);
+    for (let p = 0; p < used; p++) {
+      if (this.#detach(p, -1)) continue;
+      all = false;
+      // Busy now: detach it on the next turn of the linger queue.
+      const open = Atomics.load(control, partitionEntry(this.#layout, p) + P_OPEN);
+      if (open !== 0) this.#scheduleLinger(p, control[descriptorEntry(this.#layout, open - 1) + D_SEQ], this.#scheduler.nowMs() + 1);
+    }
     return all;
   }
 
