@@ -39,6 +39,41 @@ await gzip.close();
 console.log(JSON.stringify({ partition: metadata.partition, offset: metadata.offset, crc32c: crc32cBinding, threads }));
 `;
 
+// README: one producer, many threads — the owner here, two appender threads from ingest-thread.mjs.
+const SHARED_PROGRAM = `
+import { Worker } from 'node:worker_threads';
+import { Producer } from '@sluice/core';
+
+const producer = new Producer({ config: { 'compression.type': 'lz4' } });
+const handle = producer.shareable();
+const results = await Promise.all([0, 1].map((thread) => new Promise((resolve, reject) => {
+  const worker = new Worker(new URL('./ingest-thread.mjs', import.meta.url), { workerData: { handle, thread } });
+  producer.watch(worker);
+  worker.once('message', resolve);
+  worker.once('error', reject);
+})));
+await producer.close();
+console.log(JSON.stringify(results));
+`;
+
+const SHARED_THREAD = `
+import { parentPort, workerData } from 'node:worker_threads';
+import { Producer } from '@sluice/core';
+
+const appender = Producer.attach(workerData.handle);
+let acked = 0;
+let failed = 0;
+for (let i = 0; i < 5000; i++) {
+  appender.send({ topic: 'events', key: 'user-' + (i % 50), value: JSON.stringify({ thread: workerData.thread, i }) }, (err) => {
+    if (err) failed++;
+    else acked++;
+  });
+}
+await appender.flush();
+await appender.close();
+parentPort.postMessage({ acked, failed });
+`;
+
 const TS_PROGRAM = `
 import { Producer, SluiceError } from '@sluice/core';
 import type { ProducerConfigInput, RecordMetadata } from '@sluice/core';
@@ -107,6 +142,8 @@ describe('packed @sluice/core, @sluice/worker and @sluice/perf installed into a 
     install = run('npm', ['install', '--no-audit', '--no-fund'], app);
     writeFileSync(join(app, 'readme.mjs'), ESM_PROGRAM);
     writeFileSync(join(app, 'readme.ts'), TS_PROGRAM);
+    writeFileSync(join(app, 'shared.mjs'), SHARED_PROGRAM);
+    writeFileSync(join(app, 'ingest-thread.mjs'), SHARED_THREAD);
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
@@ -141,6 +178,13 @@ describe('packed @sluice/core, @sluice/worker and @sluice/perf installed into a 
     expect(result.offset).to.equal(0);
     expect(result.crc32c, 'the native CRC32C built at install').to.equal('sluice');
     expect(result.threads, 'seal.workers: 2 started two threads').to.equal(2);
+  });
+
+  it('runs the README shared-producer example from dist/: two appender threads send through one producer, every record acknowledged on its thread', () => {
+    const r = run(process.execPath, ['shared.mjs'], join(dir, 'app'), 120_000);
+    expect(r.status, r.out).to.equal(0);
+    const results = JSON.parse(r.out.trim().split('\n').at(-1)!) as { acked: number; failed: number }[];
+    expect(results).to.deep.equal([{ acked: 5000, failed: 0 }, { acked: 5000, failed: 0 }]);
   });
 
   it('type-checks a TypeScript program using the typed settings, callback errors and events', () => {

@@ -197,8 +197,9 @@ export interface SharedAppenderOptions {
   readonly blocking?: boolean;
   /**
    * Chooses partitions for records without one, on this thread, over a `ClusterView` of the
-   * shared tables. Default: Kafka's (murmur2 of the key; the uniform sticky partition,
-   * shared by every thread, for null keys).
+   * shared tables. Default: Kafka's (murmur2 of the key; for null keys the uniform sticky
+   * partition of this thread's sticky lane, or of the whole producer with `shareable({ sticky:
+   * 'shared' })`).
    */
   readonly partitioner?: Partitioner;
 }
