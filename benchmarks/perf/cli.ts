@@ -75,6 +75,11 @@ export interface PerfOptions {
   producerProps: Record<string, string>;
   /** Seal workers (`seal.workers`); null = the producer's setting. */
   workers: number | null;
+  /**
+   * Sending threads: 1 = the producer on the main thread (the classic run); N ≥ 2 = N worker
+   * threads appending to one producer on the main thread (threaded-run.ts).
+   */
+  threads: number;
   /** The broker to run against; null = the embedded cluster. */
   bootstrapServer: string | null;
   json: boolean;
@@ -126,6 +131,11 @@ export const KNOWN_PEERS: Readonly<Record<string, PeerInfo>> = {
     install: 'npm install @platformatic/kafka',
     about: '@platformatic/kafka Producer against a real broker',
   },
+  'per-thread': {
+    targets: ['embedded', 'broker'],
+    install: 'built in; needs --threads N (N >= 2)',
+    about: 'with --threads N: N independent Sluice producers, one per thread, over one shared buffer pool (each its own accumulator, sender, producer id and connections)',
+  },
 };
 
 /** Other names accepted for peers. */
@@ -141,8 +151,14 @@ export const DEFAULT_PEERS: Readonly<Record<'embedded' | 'broker', readonly stri
   broker: ['java', 'librdkafka', 'kafkajs', 'platformatic'],
 };
 
+/** The peer `--compare` runs beside `--threads N` (N ≥ 2), and the only one it takes. */
+export const THREADS_PEER = 'per-thread';
+
+/** Most sending threads: the shared producer's appenders, less its own. */
+export const MAX_THREADS = 63;
+
 /** Harness settings a sweep may vary besides producer properties. */
-export const HARNESS_SWEEP_KEYS = ['workers', 'record-size', 'key-size', 'partitions', 'throughput', 'brokers'] as const;
+export const HARNESS_SWEEP_KEYS = ['workers', 'threads', 'record-size', 'key-size', 'partitions', 'throughput', 'brokers'] as const;
 
 /** The environment variable that forces the embedded cluster whatever the command line names. */
 export const TARGET_ENV = 'SLUICE_PERF_TARGET';
@@ -162,6 +178,7 @@ const DEFAULTS: Omit<PerfOptions, 'producerProps' | 'notes'> = {
   partitions: 6,
   brokers: 3,
   workers: null,
+  threads: 1,
   bootstrapServer: null,
   json: false,
   compare: null,
@@ -198,6 +215,7 @@ export const OPTIONS: readonly string[] = [
   '--producer.config',
   '--command-config',
   '--workers',
+  '--threads',
   '--bootstrap-server',
   '--json',
   '--compare',
@@ -399,6 +417,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case '--workers':
         o.workers = parseIntOption(a, next(), 0, 256);
         break;
+      case '--threads':
+        o.threads = parseIntOption(a, next(), 1, MAX_THREADS);
+        break;
       case '--bootstrap-server': {
         const v = next();
         if (v === undefined || v.startsWith('--')) throw new UsageError('--bootstrap-server needs host:port');
@@ -516,6 +537,12 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (o.engine !== 'sluice' && !KNOWN_PEERS[o.engine].targets.includes(o.bootstrapServer === null ? 'embedded' : 'broker')) {
     throw new UsageError(`--engine ${o.engine} runs against a real broker only: give --bootstrap-server`);
   }
+  if (o.engine === THREADS_PEER && o.threads < 2 && !(o.sweep ?? []).some((axis) => axis.name === 'threads')) {
+    throw new UsageError(`--engine ${THREADS_PEER} runs N producers, one per thread: give --threads N (N >= 2)`);
+  }
+  if (o.threads > 1 && o.engine !== 'sluice' && o.engine !== THREADS_PEER) {
+    throw new UsageError(`--threads ${o.threads}: --engine ${o.engine} sends from one thread; run it without --threads`);
+  }
   if (o.plot !== null && o.sweep === null) throw new UsageError('--plot draws a sweep: add --sweep name=v1,v2 ...');
   if (o.compare !== null) {
     o.compare = o.compare.map((name) => {
@@ -526,6 +553,12 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       }
       return canonical;
     });
+    const others = o.compare.filter((name) => name !== THREADS_PEER);
+    if (o.threads > 1 && others.length > 0) {
+      throw new UsageError(
+        `--threads ${o.threads}: --compare takes ${THREADS_PEER} only (N producers, one per thread); ${others.join(', ')} ${others.length === 1 ? 'sends' : 'send'} from one thread: compare ${others.length === 1 ? 'it' : 'them'} without --threads`,
+      );
+    }
   }
   if (o.sweep !== null) {
     const axes = new Set<string>();
@@ -566,6 +599,9 @@ export function applySetting(o: PerfOptions, name: string, value: string, where:
     case 'workers':
       o.workers = parseIntOption(where, value, 0, 256);
       return;
+    case 'threads':
+      o.threads = parseIntOption(where, value, 1, MAX_THREADS);
+      return;
     case 'record-size':
       o.recordSize = parseIntOption(where, value, 0, 64 * 1024 * 1024);
       o.payloadFile = null;
@@ -597,10 +633,10 @@ export function applySetting(o: PerfOptions, name: string, value: string, where:
 
 /**
  * The producer settings as the user gave them (Kafka or camelCase names), with `--workers`
- * as `seal.workers` and, against a broker, `bootstrap.servers` from `--bootstrap-server`:
- * what the producer is built from, so that Kafka's rules that depend on what was set
- * explicitly (KIP-679: idempotence) apply as they would. Settings that do not apply to Sluice
- * (see kafka-settings.ts) are left out.
+ * as `seal.workers` (0 with `--threads N` unless given) and, against a broker,
+ * `bootstrap.servers` from `--bootstrap-server`: what the producer is built from, so that
+ * Kafka's rules that depend on what was set explicitly (KIP-679: idempotence) apply as they
+ * would. Settings that do not apply to Sluice (see kafka-settings.ts) are left out.
  */
 export function producerInput(o: PerfOptions): Record<string, unknown> {
   const input: Record<string, unknown> = {};
@@ -610,6 +646,10 @@ export function producerInput(o: PerfOptions): Record<string, unknown> {
   if (o.workers !== null) {
     for (const k of ['seal.workers', 'sealWorkers']) delete input[k];
     input['seal.workers'] = o.workers;
+  } else if (o.threads > 1 && !('seal.workers' in input) && !('sealWorkers' in input)) {
+    // Appender threads compress the batches they close themselves, and N per-thread producers
+    // would each start seal threads of their own: none unless asked for.
+    input['seal.workers'] = 0;
   }
   if (o.bootstrapServer !== null) input['bootstrap.servers'] = o.bootstrapServer;
   return input;
@@ -662,6 +702,7 @@ export function effectiveSettings(o: PerfOptions, config: ProducerConfig): Recor
     partitions: o.partitions,
     brokers: o.bootstrapServer === null ? o.brokers : null,
     workers: config.sealWorkers,
+    threads: o.threads,
     seed: o.seed,
     partitioning: o.keyDistribution !== 'none' ? 'by key (murmur2, Kafka default partitioner)' : 'uniform sticky (KIP-794)',
     producer,
@@ -714,6 +755,26 @@ ${props}
   --transactional-id, --transaction-duration-ms, transactional.id: refused, Sluice has no
                              transactions
 
+Threads:
+  --threads N                N worker threads send through ONE producer on the main thread (default 1:
+                             the producer alone on the main thread, as without the option; N up to
+                             ${MAX_THREADS}). The producer is built from the settings above (compression, acks,
+                             target, TLS/SASL); each thread gets Producer.attach(producer.shareable())
+                             and encodes into its batches in shared memory, the main thread drains and
+                             sends. --num-records is split evenly, the threads start at one gate,
+                             --throughput is the total (1/N per thread), --warmup-records is a first
+                             phase. Output: Kafka's lines for all threads together (records/s from the
+                             gate to the last acknowledgement; latency sampled, 1 record in 16 of each
+                             thread, merged), then a "threads:" line with the main thread's drain/send
+                             cost: its busy share of one core and per batch (on the embedded cluster
+                             without the broker half, which runs on the same thread). seal.workers
+                             defaults to 0 (the threads compress the batches they close).
+  --compare per-thread       with --threads N: also run the baseline on the same records — N
+                             independent producers, one per thread, over one shared buffer pool — and
+                             print both and the ratio. The default peer of --compare with --threads;
+                             the other peers send from one thread and are refused with --threads.
+                             --engine per-thread runs it alone.
+
 Target:
   (default)                  the embedded in-memory cluster (--brokers N, default ${DEFAULTS.brokers})
   --brokers N                brokers of the embedded cluster; partition leaders are spread over them
@@ -763,6 +824,7 @@ Examples:
   npx sluice-perf --topic test --num-records 1000000 --record-size 100 --throughput 200000 --producer-props linger.ms=10 compression.type=lz4
   npx sluice-perf --topic test --num-records 2000000 --record-size 100 --throughput -1 --bootstrap-server localhost:9092 --compare java,librdkafka
   npx sluice-perf --num-records 2000000 --sweep workers=0,1,2 compression.type=none,lz4,gzip,zstd --plot sweep.svg
+  npx sluice-perf --num-records 4000000 --record-size 100 --threads 4 --compare per-thread --producer-props compression.type=lz4
 `;
 }
 

@@ -78,6 +78,19 @@ export interface LatencySummary {
 }
 
 /**
+ * A histogram's contents as plain data: what a worker thread posts (structured clone) so that
+ * the main thread can merge it ({@link LatencyHistogram.fromState}).
+ */
+export interface LatencyHistogramState {
+  /** The bucket counters. */
+  readonly counts: Float64Array;
+  readonly count: number;
+  readonly sumNs: number;
+  readonly minNs: number;
+  readonly maxNs: number;
+}
+
+/**
  * Counts latencies (given in milliseconds) in log-linear buckets; reports count, exact
  * min/max/mean and percentiles within {@link LATENCY_HISTOGRAM_MAX_RELATIVE_ERROR}.
  * Recording costs one bucket computation and one increment; no allocation.
@@ -177,6 +190,26 @@ export class LatencyHistogram {
       this.#minNs = Math.min(this.#minNs, other.#minNs);
       this.#maxNs = Math.max(this.#maxNs, other.#maxNs);
     }
+  }
+
+  /** A copy of the contents as plain data (for postMessage). */
+  toState(): LatencyHistogramState {
+    return { counts: this.#counts.slice(), count: this.#count, sumNs: this.#sumNs, minNs: this.#minNs, maxNs: this.#maxNs };
+  }
+
+  /**
+   * A histogram with the contents of `state` (from {@link toState}, possibly in another thread).
+   * @throws RangeError when the state's bucket count is not this build's
+   */
+  static fromState(state: LatencyHistogramState): LatencyHistogram {
+    if (state.counts.length !== BUCKET_COUNT) throw new RangeError(`LatencyHistogram.fromState: ${state.counts.length} buckets, expected ${BUCKET_COUNT}`);
+    const h = new LatencyHistogram();
+    h.#counts.set(state.counts);
+    h.#count = state.count;
+    h.#sumNs = state.sumNs;
+    h.#minNs = state.minNs;
+    h.#maxNs = state.maxNs;
+    return h;
   }
 
   /** Forgets everything recorded. */

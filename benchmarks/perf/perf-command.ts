@@ -8,24 +8,29 @@
  * kcat-peer.ts), kafkajs and @platformatic/kafka as in-process clients over their own
  * network code (kafkajs-wire-peer.ts, platformatic-peer.ts).
  *
+ * `--threads N` (N ≥ 2): Sluice's run is N appender threads sharing one producer
+ * (threaded-run.ts), followed by a "threads:" line; its one peer is `per-thread`, the same
+ * threads each with a producer of its own, run after it the way the other peers are.
+ *
  * Ctrl-C: the first stops sending, clears the progress bar, waits up to 3 s for what was sent
  * (then gives up on it), prints the summary of what was acknowledged and exits with 130; a
  * child peer is killed. A second Ctrl-C (more than a second later: the bin forwards the
  * terminal's signal once more) exits at once.
  */
 import type { PerfOptions } from './cli.js';
-import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput, targetName, UsageError } from './cli.js';
+import { DEFAULT_PEERS, effectiveProducerConfig, effectiveSettings, KNOWN_PEERS, producerInput, targetName, THREADS_PEER, UsageError } from './cli.js';
 import type { ProducerConfig } from '@sluice/core';
 import { ensureBrokerTopic } from './broker-topic.js';
 import { runPerf } from './perf-run.js';
 import type { PerfRunHooks, PerfRunResult } from './perf-run.js';
 import { ProgressBar } from './progress-bar.js';
 import { findMissingCommands } from './tracked-process.js';
-import type { PeerResult, RunTotals, SkippedPeer } from './report.js';
+import type { PeerResult, RunTotals, SkippedPeer, ThreadsInfo } from './report.js';
 import {
   buildJson,
   formatCompareTable,
   formatSummaryLines,
+  formatThreadsLine,
   formatWarmupLine,
   formatWindowLine,
   machineInfo,
@@ -33,6 +38,9 @@ import {
   ratePerSec,
   STEADY_STATE_LINE,
 } from './report.js';
+import type { ThreadModel } from './thread-protocol.js';
+import { runThreaded, threadsInfo } from './threaded-run.js';
+import type { ThreadedRunResult } from './threaded-run.js';
 import { buildWorkload } from './workload.js';
 import type { Workload } from './workload.js';
 import type { ExternalPeerRun } from './peers/external-process.js';
@@ -75,15 +83,18 @@ class Interrupt {
   }
 }
 
-/** Runs one engine with Kafka-style window lines and the progress bar (unless `--json`). */
-async function runOne(
+/**
+ * Runs one producer with Kafka-style window lines and the progress bar (unless `--json`).
+ * @param run - the measured run, given the hooks: {@link runPerf} with an engine, or a threaded run
+ */
+async function runOne<R extends PerfRunResult>(
   o: PerfOptions,
   w: Workload,
   label: string,
-  make: Parameters<typeof runPerf>[1],
+  run: (hooks: PerfRunHooks) => Promise<R>,
   out: NodeJS.WritableStream,
   interrupt: Interrupt,
-): Promise<PerfRunResult> {
+): Promise<R> {
   const bar = o.json || o.progress === 'never' ? null : new ProgressBar({ total: w.numRecords, label });
   const hooks: PerfRunHooks = { shouldStop: () => interrupt.stopped };
   interrupt.onStop(() => bar?.clear());
@@ -101,10 +112,20 @@ async function runOne(
   }
   if (bar !== null && bar.enabled) hooks.onProgress = (n) => bar.update(n);
   try {
-    return await runPerf(w, make, hooks);
+    return await run(hooks);
   } finally {
     bar?.finish();
   }
+}
+
+/** The run of `--threads N` in `model`, with the command line's producer settings. */
+function runThreadedModel(o: PerfOptions, w: Workload, config: ProducerConfig, model: ThreadModel, hooks: PerfRunHooks): Promise<ThreadedRunResult> {
+  return runThreaded({ model, threads: o.threads, workload: w, config, input: producerInput(o) }, hooks);
+}
+
+/** What the `per-thread` peer is, in words. */
+function describePerThreadPeer(o: PerfOptions): string {
+  return `${o.threads} Sluice producers, one per thread, over one buffer pool`;
 }
 
 function measuredRate(t: RunTotals): number {
@@ -151,7 +172,7 @@ async function runPeers(
   interrupt: Interrupt,
 ): Promise<{ results: PeerResult[]; skipped: SkippedPeer[]; failed: boolean }> {
   const target = o.bootstrapServer === null ? 'embedded' : 'broker';
-  const names = o.compare!.length > 0 ? o.compare! : [...DEFAULT_PEERS[target]];
+  const names = o.compare!.length > 0 ? o.compare! : o.threads > 1 ? [THREADS_PEER] : [...DEFAULT_PEERS[target]];
   const results: PeerResult[] = [];
   const skipped: SkippedPeer[] = [];
   let failed = false;
@@ -162,6 +183,10 @@ async function runPeers(
   for (const name of names) {
     if (interrupt.stopped) break;
     const known = KNOWN_PEERS[name];
+    if (name === THREADS_PEER && o.threads < 2) {
+      skipped.push({ name, reason: `${name} is N producers, one per thread: give --threads N (N >= 2)` });
+      continue;
+    }
     if (!known.targets.includes(target)) {
       skipped.push({ name, reason: `${name} runs against a real broker only (${known.about}); give --bootstrap-server` });
       continue;
@@ -172,7 +197,16 @@ async function runPeers(
       continue;
     }
     try {
-      if (name === 'kafkajs') {
+      if (name === THREADS_PEER) {
+        const description = describePerThreadPeer(o);
+        say(`\n--- peer ${name} (${description}) ---\n`);
+        const r = await runOne(o, w, name, (hooks) => runThreadedModel(o, w, config, 'per-thread', hooks), process.stdout, interrupt);
+        const threads = threadsInfo(r);
+        if (!o.json) for (const line of [...formatSummaryLines(r.totals, w.warmupRecords > 0 ? r.wholeRun : null), formatThreadsLine(threads)]) say(`${line}\n`);
+        results.push({ ...peerResult(name, sluice, r, description), threads });
+        reportFailures(name, r);
+        if (r.totals.errors > 0) failed = true;
+      } else if (name === 'kafkajs') {
         const k = loadKafkajs()!;
         const description = bootstrap === null ? describeKafkajsPeer(k, config) : describeKafkajsWirePeer(k, config);
         say(`\n--- peer ${name} (${description}) ---\n`);
@@ -180,7 +214,8 @@ async function runPeers(
           o,
           w,
           name,
-          (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker)),
+          (hooks) =>
+            runPerf(w, (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker)), hooks),
           process.stdout,
           interrupt,
         );
@@ -197,7 +232,7 @@ async function runPeers(
         }
         const description = describePlatformaticPeer(version, config);
         say(`\n--- peer ${name} (${description}) ---\n`);
-        const r = await runOne(o, w, name, (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker), process.stdout, interrupt);
+        const r = await runOne(o, w, name, (hooks) => runPerf(w, (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker), hooks), process.stdout, interrupt);
         if (!o.json) for (const line of formatSummaryLines(r.totals, w.warmupRecords > 0 ? r.wholeRun : null)) say(`${line}\n`);
         results.push(peerResult(name, sluice, r, description));
         reportFailures(name, r);
@@ -248,20 +283,26 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
     line = [`${run.records} records sent, ${run.recordsPerSec.toFixed(6)} records/sec (${run.mbPerSec.toFixed(2)} MB/sec) [${run.description}]`];
     json = { records: run.records, recordsPerSec: run.recordsPerSec, mbPerSec: run.mbPerSec, latencyMs: run.latencyMs, errors: run.errors, description: run.description, wallMs: run.wallMs };
   } else {
-    let make: Parameters<typeof runPerf>[1];
+    let run: (hooks: PerfRunHooks) => Promise<PerfRunResult>;
     let description: string;
-    if (name === 'kafkajs') {
+    if (name === THREADS_PEER) {
+      description = describePerThreadPeer(o);
+      run = (hooks) => runThreadedModel(o, w, config, 'per-thread', hooks);
+    } else if (name === 'kafkajs') {
       const k = loadKafkajs()!;
       description = bootstrap === null ? describeKafkajsPeer(k, config) : describeKafkajsWirePeer(k, config);
-      make = (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker));
+      run = (hooks) =>
+        runPerf(w, (tracker) => (bootstrap === null ? createKafkajsEngine(k, w, config, tracker) : createKafkajsWireEngine(k, w, config, bootstrap, tracker)), hooks);
     } else {
       const version = platformaticVersion()!;
       description = describePlatformaticPeer(version, config);
-      make = (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker);
+      run = (hooks) => runPerf(w, (tracker) => createPlatformaticEngine(w, config, bootstrap!, tracker), hooks);
     }
     if (!o.json && o.warmupRecords > 0) process.stdout.write(`${formatWarmupLine(o.warmupRecords)}\n`);
-    const r = await runOne(o, w, name, make, process.stdout, interrupt);
+    const r = await runOne(o, w, name, run, process.stdout, interrupt);
+    const threads = 'model' in r ? threadsInfo(r as ThreadedRunResult) : null;
     line = formatSummaryLines(r.totals, o.warmupRecords > 0 ? r.wholeRun : null);
+    if (threads !== null) line.push(formatThreadsLine(threads));
     reportFailures(name, r);
     failed = r.totals.errors > 0;
     json = {
@@ -271,6 +312,7 @@ async function runPeerAlone(o: PerfOptions, w: Workload, config: ProducerConfig,
       latencyMs: r.totals.latencyMs,
       errors: r.totals.errors,
       description,
+      ...(threads === null ? {} : { threads }),
     };
   }
   if (o.json) process.stdout.write(`${JSON.stringify({ tool: 'sluice-perf', engine: name, target: targetName(o), ...json, config: effectiveSettings(o, config), machine: machineInfo() })}\n`);
@@ -333,11 +375,22 @@ export async function runPerfCommand(o: PerfOptions): Promise<number> {
   try {
     if (o.engine !== 'sluice') return await runPeerAlone(o, w, config, interrupt);
     if (!o.json && o.warmupRecords > 0) process.stdout.write(`${formatWarmupLine(o.warmupRecords)}\n`);
-    // Loaded here, not at the top: a peer run (--engine) does not need Sluice's worker package.
-    const { createSluiceEngine } = await import('./sluice-engine.js');
-    const sluice = await runOne(o, w, 'sluice', (tracker) => createSluiceEngine(w, config, input, tracker), process.stdout, interrupt);
+    let sluice: PerfRunResult;
+    let threads: ThreadsInfo | null = null;
+    if (o.threads > 1) {
+      const r = await runOne(o, w, 'sluice', (hooks) => runThreadedModel(o, w, config, 'shared', hooks), process.stdout, interrupt);
+      threads = threadsInfo(r);
+      sluice = r;
+    } else {
+      // Loaded here, not at the top: a peer run (--engine) does not need Sluice's worker package.
+      const { createSluiceEngine } = await import('./sluice-engine.js');
+      sluice = await runOne(o, w, 'sluice', (hooks) => runPerf(w, (tracker) => createSluiceEngine(w, config, input, tracker), hooks), process.stdout, interrupt);
+    }
     const wholeRun = o.warmupRecords > 0 ? sluice.wholeRun : null;
-    if (!o.json) for (const line of formatSummaryLines(sluice.totals, wholeRun)) process.stdout.write(`${line}\n`);
+    if (!o.json) {
+      for (const line of formatSummaryLines(sluice.totals, wholeRun)) process.stdout.write(`${line}\n`);
+      if (threads !== null) process.stdout.write(`${formatThreadsLine(threads)}\n`);
+    }
     if (!sluice.interrupted) reportFailures('sluice', sluice);
     let peers: { results: PeerResult[]; skipped: SkippedPeer[]; failed: boolean } | undefined;
     if (o.compare !== null && !interrupt.stopped) {
@@ -353,6 +406,7 @@ export async function runPerfCommand(o: PerfOptions): Promise<number> {
                 latencyMs: sluice.totals.latencyMs,
               },
               peers.results,
+              threads === null ? 'sluice' : `sluice (${threads.threads} threads, shared)`,
             )}\n`,
           );
         }
@@ -362,6 +416,7 @@ export async function runPerfCommand(o: PerfOptions): Promise<number> {
     if (o.json) {
       const json = buildJson(sluice.totals, targetName(o), effectiveSettings(o, config), machineInfo(), peers, wholeRun);
       const out: Record<string, unknown> = { ...json };
+      if (threads !== null) out.threads = threads;
       if (interrupt.stopped) out.interrupted = true;
       if (o.printMetrics) out.metrics = sluice.metrics;
       process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -56,6 +56,8 @@ export interface PeerResult {
   description?: string;
   latencyMs?: LatencySummary;
   errors?: number;
+  /** The `per-thread` peer: its threads. */
+  threads?: ThreadsInfo;
 }
 
 /** A peer that could not run, and why (how to install it, or when it will exist). */
@@ -143,6 +145,39 @@ export function formatSummaryLines(measured: RunTotals, wholeRun: RunTotals | nu
   return wholeRun === null ? [formatFinalLine(measured)] : [formatFinalLine(wholeRun), formatFinalLine(measured, true)];
 }
 
+/** How a `--threads N` run produced (the threads line, and `threads` in `--json`). */
+export interface ThreadsInfo {
+  /** `shared`: N appender threads of one producer; `per-thread`: N producers, one per thread. */
+  model: 'shared' | 'per-thread';
+  threads: number;
+  /** One record in this many carried a latency-sampling callback. */
+  latencySampleEvery: number;
+  /** Latency samples behind the percentiles. */
+  latencySamples: number;
+  /** `shared`: the owner thread's drain/send cost in the measured part; else null. */
+  owner: {
+    /** Busy share of one core (event-loop utilization), the embedded broker half excluded. */
+    coreShare: number;
+    usPerBatch: number;
+    batches: number;
+    /** Time the embedded cluster's broker half took on the same thread (excluded), ms; 0 against a broker. */
+    brokerMs: number;
+  } | null;
+}
+
+/** The line after Kafka's final line(s) of a `--threads N` run. */
+export function formatThreadsLine(t: ThreadsInfo): string {
+  const sampled = `latency sampled: 1 record in ${t.latencySampleEvery} (${t.latencySamples} samples)`;
+  if (t.model === 'per-thread') return `threads: ${t.threads} producers, one per thread, over one buffer pool; ${sampled}.`;
+  const o = t.owner;
+  const cost =
+    o === null
+      ? ''
+      : `; owner thread drain/send: ${(o.coreShare * 100).toFixed(1)}% of a core, ${o.usPerBatch.toFixed(1)} us per batch (${o.batches} batches` +
+        `${o.brokerMs > 0 ? `, embedded broker half excluded: ${o.brokerMs.toFixed(0)} ms` : ''})`;
+  return `threads: ${t.threads} appender threads sharing one producer${cost}; ${sampled}.`;
+}
+
 /** The `--json` object: one line, for scripts. */
 export interface PerfJson {
   tool: 'sluice-perf';
@@ -162,6 +197,8 @@ export interface PerfJson {
   machine: MachineInfo;
   peers?: PeerResult[];
   skippedPeers?: SkippedPeer[];
+  /** With `--threads N` (N ≥ 2): how the threads produced. */
+  threads?: ThreadsInfo;
 }
 
 /** Builds the `--json` object. Peers appear only when `--compare` was given. */
@@ -250,10 +287,13 @@ export function formatRatio(ratio: number | null | undefined): string {
   return typeof ratio === 'number' && Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : '-';
 }
 
-/** The `--compare` table: Sluice first, then each peer with Sluice's ratio over it. */
-export function formatCompareTable(sluice: { recordsPerSec: number; mbPerSec: number; latencyMs: LatencySummary }, peers: readonly PeerResult[]): string {
+/**
+ * The `--compare` table: Sluice first, then each peer with Sluice's ratio over it.
+ * @param name - Sluice's row (`sluice`; with `--threads N`, which model)
+ */
+export function formatCompareTable(sluice: { recordsPerSec: number; mbPerSec: number; latencyMs: LatencySummary }, peers: readonly PeerResult[], name = 'sluice'): string {
   const rows: (string | number)[][] = [['producer', 'records/s', 'MB/s', 'p50 ms', 'p99 ms', 'Sluice ratio']];
-  rows.push(['sluice', Math.round(sluice.recordsPerSec), sluice.mbPerSec, sluice.latencyMs.p50, sluice.latencyMs.p99, '1.00x']);
+  rows.push([name, Math.round(sluice.recordsPerSec), sluice.mbPerSec, sluice.latencyMs.p50, sluice.latencyMs.p99, '1.00x']);
   for (const p of peers) {
     rows.push([
       p.name,

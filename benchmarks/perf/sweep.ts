@@ -72,6 +72,7 @@ export function childArgs(argv: readonly string[], settings: Record<string, stri
   for (const [name, value] of Object.entries(settings)) {
     switch (name) {
       case 'workers':
+      case 'threads':
       case 'record-size':
       case 'key-size':
       case 'partitions':

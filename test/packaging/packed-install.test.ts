@@ -6,7 +6,8 @@
  * written from the README's examples — the embedded cluster, worker sealing whose threads start
  * from dist/, typed settings and typed callback errors — and run `npx sluice-perf` from the app:
  * a kafka-producer-perf-test command line from Kafka's documentation, seal threads started from
- * the compiled packages, and the error for a peer that is not installed.
+ * the compiled packages, `--threads 2` (its sending threads started from the compiled CLI) and
+ * the error for a peer that is not installed.
  *
  * Slow (the install compiles the optional native pieces): about a minute on 2 cores.
  */
@@ -234,6 +235,17 @@ describe('packed @sluice/core, @sluice/worker and @sluice/perf installed into a 
       expect(j.metrics.sealerStats.lanesStarted, 'two seal threads').to.equal(2);
       expect(j.metrics.sealerStats.offloadedBatches, 'batches sealed on the threads').to.be.greaterThan(0);
       expect(j.metrics.sealerStats.failedBatches).to.equal(0);
+    });
+
+    it('--threads 2 --compare per-thread: the sending threads start from the installed dist/ (two appender threads of one producer, then two producers)', () => {
+      const r = sluicePerf(join(dir, 'app'), '--num-records 40000 --record-size 100 --threads 2 --compare per-thread --no-progress');
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      const lines = r.stdout.trim().split('\n');
+      const finals = lines.map(parseProducerPerformanceLine).filter((p) => p !== null);
+      expect(finals.map((p) => p!.summary.records), 'Kafka’s final line for each run').to.deep.equal([40000, 40000]);
+      expect(lines.filter((l) => l.startsWith('threads: 2 appender threads sharing one producer; owner thread drain/send: '))).to.have.length(1);
+      expect(lines.filter((l) => l.startsWith('threads: 2 producers, one per thread, over one buffer pool;'))).to.have.length(1);
+      expect(r.stdout).to.match(/\| per-thread +\| +[\d,]+ \|/);
     });
 
     it('--compare kafkajs without kafkajs installed: one line naming the install command, before anything runs', () => {

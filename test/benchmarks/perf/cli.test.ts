@@ -147,6 +147,34 @@ describe('sluice-perf cli', () => {
       expect(usageError(['--plot', 'out.svg'])).to.match(/--plot draws a sweep/);
     });
 
+    it('takes --threads N: 1 by default, an integer in [1, 63] otherwise, named in the error', () => {
+      expect(parseArgs([]).threads).to.equal(1);
+      expect(parseArgs(['--threads', '4']).threads).to.equal(4);
+      expect(parseArgs(['--threads=63']).threads).to.equal(63);
+      expect(usageError(['--threads', '0'])).to.equal('--threads must be an integer in [1, 63], got 0');
+      expect(usageError(['--threads', 'x'])).to.equal('--threads must be an integer, got "x"');
+      expect(usageError(['--threads', '64'])).to.equal('--threads must be an integer in [1, 63], got 64');
+      expect(usageError(['--threads'])).to.equal('--threads needs a value');
+      expect(usageError(['--thread', '2'])).to.match(/unknown option --thread; did you mean --threads\?/);
+    });
+
+    it('with --threads N, compares with per-thread only, and runs no other peer alone', () => {
+      expect(parseArgs(['--threads', '2', '--compare', 'per-thread']).compare).to.deep.equal(['per-thread']);
+      expect(parseArgs(['--threads', '2', '--compare']).compare).to.deep.equal([]);
+      expect(usageError(['--threads', '2', '--compare', 'kafkajs'])).to.match(/^--threads 2: --compare takes per-thread only .*kafkajs sends from one thread: compare it without --threads$/);
+      expect(usageError(['--threads', '2', '--engine', 'kafkajs'])).to.match(/^--threads 2: --engine kafkajs sends from one thread/);
+      expect(parseArgs(['--threads', '3', '--engine', 'per-thread']).engine).to.equal('per-thread');
+      expect(usageError(['--engine', 'per-thread'])).to.match(/--engine per-thread runs N producers, one per thread: give --threads N/);
+    });
+
+    it('with --threads N, seal.workers is 0 unless given (the threads compress their own batches)', () => {
+      expect(producerInput(parseArgs(['--threads', '2']))).to.deep.equal({ 'seal.workers': 0 });
+      expect(effectiveProducerConfig(parseArgs(['--threads', '2'])).sealWorkers).to.equal(0);
+      expect(producerInput(parseArgs(['--threads', '2', '--workers', '2']))).to.deep.equal({ 'seal.workers': 2 });
+      expect(producerInput(parseArgs(['--threads', '2', '--producer-props', 'seal.workers=1']))).to.deep.equal({ 'seal.workers': '1' });
+      expect(producerInput(parseArgs([])), 'one thread: unchanged').to.deep.equal({});
+    });
+
     it('takes the broker from --bootstrap-server or bootstrap.servers', () => {
       expect(parseArgs(['--bootstrap-server', 'localhost:9092']).bootstrapServer).to.equal('localhost:9092');
       expect(parseArgs(['--producer-props', 'bootstrap.servers=k:9092']).bootstrapServer).to.equal('k:9092');
@@ -175,6 +203,8 @@ describe('sluice-perf cli', () => {
         '--plot',
         '--warmup-records',
         '--reporting-interval',
+        '--threads',
+        'per-thread',
       ]) {
         expect(text).to.contain(opt);
       }
@@ -186,7 +216,7 @@ describe('sluice-perf cli', () => {
     it('reports every producer setting under its Kafka name and the harness settings', () => {
       const o = parseArgs(['--producer-props', 'linger.ms=3']);
       const s = effectiveSettings(o, effectiveProducerConfig(o));
-      expect(s).to.include({ target: 'embedded', numRecords: 1_000_000, partitions: 6 });
+      expect(s).to.include({ target: 'embedded', numRecords: 1_000_000, partitions: 6, threads: 1 });
       const producer = s.producer as Record<string, unknown>;
       expect(Object.keys(producer)).to.have.length(CONFIG_SPECS.length);
       expect(producer['linger.ms']).to.equal(3);
@@ -214,6 +244,13 @@ describe('sluice-perf cli', () => {
       const o = parseArgs(args);
       expect(o.workers).to.equal(1);
       expect(o.producerProps['linger.ms']).to.equal('5');
+    });
+
+    it('sweeps --threads like the other harness settings', () => {
+      const args = childArgs(['--num-records', '1000', '--sweep', 'threads=1,2', 'compression.type=none,lz4'], { threads: '2', 'compression.type': 'lz4' });
+      expect(args).to.deep.equal(['--num-records', '1000', '--threads', '2', '--producer-props', 'compression.type=lz4', '--json', '--no-progress']);
+      expect(parseArgs(args).threads).to.equal(2);
+      expect(usageError(['--sweep', 'threads=1,64'])).to.equal('--sweep threads must be an integer in [1, 63], got 64');
     });
   });
 });

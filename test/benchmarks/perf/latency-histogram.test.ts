@@ -117,4 +117,22 @@ describe('LatencyHistogram', () => {
       expect(a.percentile(0.5)).to.equal(0);
     });
   });
+
+  describe('toState() and fromState()', () => {
+    it('round-trips through structured clone (a worker thread’s histogram merged on the main thread)', () => {
+      const a = new LatencyHistogram();
+      for (const ms of [0.5, 1, 2, 3, 250]) a.record(ms);
+      const copy = LatencyHistogram.fromState(structuredClone(a.toState()));
+      expect(copy.summary()).to.deep.equal(a.summary());
+      expect(copy.count).to.equal(5);
+      expect(copy.minMs).to.equal(0.5);
+      a.record(1000);
+      expect(copy.count, 'a copy, not a view').to.equal(5);
+    });
+
+    it('rejects a state of another bucket layout', () => {
+      const state = { ...new LatencyHistogram().toState(), counts: new Float64Array(10) };
+      expect(() => LatencyHistogram.fromState(state)).to.throw(RangeError, /10 buckets/);
+    });
+  });
 });

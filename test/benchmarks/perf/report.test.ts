@@ -5,6 +5,7 @@ import {
   formatFinalLine,
   formatSweepTable,
   formatTable,
+  formatThreadsLine,
   formatWindowLine,
   machineInfo,
 } from '../../../benchmarks/perf/report.js';
@@ -51,6 +52,28 @@ describe('sluice-perf report', () => {
     });
   });
 
+  describe('formatThreadsLine()', () => {
+    it('says how the threads produced and what draining cost the owner thread', () => {
+      expect(
+        formatThreadsLine({
+          model: 'shared',
+          threads: 4,
+          latencySampleEvery: 16,
+          latencySamples: 25000,
+          owner: { coreShare: 0.4123, usPerBatch: 12.345, batches: 1500, brokerMs: 210.4 },
+        }),
+      ).to.equal(
+        'threads: 4 appender threads sharing one producer; owner thread drain/send: 41.2% of a core, 12.3 us per batch (1500 batches, embedded broker half excluded: 210 ms); latency sampled: 1 record in 16 (25000 samples).',
+      );
+      expect(formatThreadsLine({ model: 'shared', threads: 2, latencySampleEvery: 16, latencySamples: 10, owner: { coreShare: 0.1, usPerBatch: 5, batches: 3, brokerMs: 0 } })).to.equal(
+        'threads: 2 appender threads sharing one producer; owner thread drain/send: 10.0% of a core, 5.0 us per batch (3 batches); latency sampled: 1 record in 16 (10 samples).',
+      );
+      expect(formatThreadsLine({ model: 'per-thread', threads: 2, latencySampleEvery: 16, latencySamples: 10, owner: null })).to.equal(
+        'threads: 2 producers, one per thread, over one buffer pool; latency sampled: 1 record in 16 (10 samples).',
+      );
+    });
+  });
+
   describe('buildJson()', () => {
     it('has the figures scripts need, every setting, the machine and the peers with ratios', () => {
       const j = buildJson(totals, 'embedded', { numRecords: 5_000_000, producer: { 'linger.ms': 5 } }, machineInfo(), {
@@ -89,6 +112,14 @@ describe('sluice-perf report', () => {
       ]);
       expect(t).to.contain('| sluice   | 3,000,000 |');
       expect(t).to.match(/\| kafkajs +\| +150,000 \|.*\| 20\.00x +\|/);
+    });
+
+    it('names Sluice’s row as given (a --threads run: which model)', () => {
+      const t = formatCompareTable({ recordsPerSec: 900_000, mbPerSec: 85.8, latencyMs: totals.latencyMs }, [
+        { name: 'per-thread', recordsPerSec: 600_000, mbPerSec: 57.2, ratio: 1.5, latencyMs: totals.latencyMs },
+      ], 'sluice (2 threads, shared)');
+      expect(t).to.match(/\| sluice \(2 threads, shared\) +\| +900,000 \|/);
+      expect(t).to.match(/\| per-thread +\| +600,000 \|.*\| 1\.50x +\|/);
     });
 
     it('prints one sweep row per combination, with peer ratios and failures', () => {

@@ -1,8 +1,8 @@
 /**
  * sluice-perf --bootstrap-server against the run's shared Kafka 4.4 broker (test/brokers):
  * Sluice over the wire transport, the topic created with --partitions, every record read back
- * by kcat; then each broker peer once on a few thousand records. Skipped, naming what is
- * missing, only without java or kcat.
+ * by kcat; `--threads 2` beside its per-thread baseline; then each broker peer once on a few
+ * thousand records. Skipped, naming what is missing, only without java or kcat.
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
@@ -75,6 +75,33 @@ describe('sluice-perf --bootstrap-server (against the shared Kafka)', function (
     const j = JSON.parse(r.stdout.trim()) as { target: string; records: number; errors: number; config: { partitions: number } };
     expect(j).to.include({ target: `broker:${kafka.bootstrapServers}`, records: 3000, errors: 0 });
     expect(j.config.partitions).to.equal(3);
+  });
+
+  it('--threads 2 --compare per-thread: two appender threads of one producer over the wire, then two producers; every record of both reaches the topic it created', async () => {
+    const topic = 'sluice-perf-smoke-threads';
+    const r = await runBin(
+      ['--bootstrap-server', kafka.bootstrapServers, '--topic', topic, '--partitions', '3', '--num-records', '4001', '--threads', '2', '--compare', 'per-thread', '--json'],
+      60_000,
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain(`created topic ${topic} with 3 partitions`);
+    const j = JSON.parse(r.stdout.trim()) as {
+      target: string;
+      records: number;
+      errors: number;
+      threads: { model: string; threads: number; owner: { batches: number; brokerMs: number } };
+      peers: { name: string; recordsPerSec: number; ratio: number; errors: number }[];
+    };
+    expect(j).to.include({ target: `broker:${kafka.bootstrapServers}`, records: 4001, errors: 0 });
+    expect(j.threads).to.include({ model: 'shared', threads: 2 });
+    expect(j.threads.owner.batches).to.be.greaterThan(0);
+    expect(j.threads.owner.brokerMs, 'no broker half on this thread against a real broker').to.equal(0);
+    expect(j.peers.map((p) => p.name)).to.deep.equal(['per-thread']);
+    expect(j.peers[0]).to.include({ errors: 0 });
+    expect(j.peers[0].ratio).to.be.greaterThan(0);
+    const consumed = await consumeAll({ bootstrap: kafka.bootstrapServers, topic, count: 8002, timeoutMs: 30_000 });
+    expect(consumed).to.have.length(8002);
+    for (const rec of consumed.slice(0, 20)) expect(rec.value!.length).to.equal(100);
   });
 
   it('compares with Kafka’s Java tool, librdkafka (kcat), kafkajs and @platformatic/kafka on the same records', async () => {
