@@ -21,9 +21,9 @@ import { BrokerError } from '../../packages/core/src/errors.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `count` records `id-<i>` keyed over `keys` keys, in chunks, while faults happen around it. */
-async function sendAll(producer: Producer, topic: string, count: number, keys: number): Promise<RecordMetadata[]> {
+async function sendAll(producer: Producer, topic: string, count: number, keys: number, from = 0): Promise<RecordMetadata[]> {
   const all: Promise<RecordMetadata>[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < from + count; i++) {
     all.push(producer.send({ topic, key: `k${i % keys}`, value: `id-${i}` }));
     if (i % 100 === 99) await sleep(5);
   }
@@ -147,20 +147,28 @@ describe('wire transport under faults (idempotent)', function () {
       const producer = new Producer({
         config: { 'bootstrap.servers': kafka.bootstrapServers, 'linger.ms': 2, 'batch.size': 4096, 'request.timeout.ms': 1000, 'delivery.timeout.ms': 120_000 },
       });
-      const md = await kafka.metadata(['failover']);
+      const md = await kafka.metadata(['latency']);
       const leader = kafka.nodes.find((n) => n.id === md.topics[0].partitions[1].leaderId)!;
       const pid = Number(execFileSync('pgrep', ['-f', leader.propertiesFile]).toString().trim().split('\n')[0]);
+      // Connected to every broker first (records acknowledged on every partition), so that the
+      // records sent during the pause go into an open connection to a stopped broker and time
+      // out — not into a connection set-up that simply waits (no record would be retried).
+      const warm = await sendAll(producer, 'latency', 600, 60);
+      process.kill(pid, 'SIGSTOP');
       const faults = (async () => {
-        await sleep(200);
-        process.kill(pid, 'SIGSTOP');
         await sleep(2500); // longer than request.timeout.ms, shorter than the session timeout (no failover)
         process.kill(pid, 'SIGCONT');
       })();
-      const acks = await sendAll(producer, 'latency', 5000, 60);
-      await faults;
-      expect(acks).to.have.length(5000);
-      expect(producer.metrics()['record-retry-total'], 'requests timed out and were retried').to.be.greaterThan(0);
-      await producer.close();
+      try {
+        const acks = [...warm, ...(await sendAll(producer, 'latency', 4400, 60, 600))];
+        await faults;
+        expect(acks).to.have.length(5000);
+        expect(producer.metrics()['record-retry-total'], 'requests timed out and were retried').to.be.greaterThan(0);
+        await producer.close();
+      } finally {
+        await faults;
+        await producer.close({ timeoutMs: 0 }); // a failed check leaves no producer keeping the run alive
+      }
       const back = await consumeAll({ bootstrap: kafka.bootstrapServers, topic: 'latency', count: 5000, timeoutMs: 60_000 });
       checkExactlyOnceInOrder(back, 5000, 60);
     });
