@@ -289,6 +289,16 @@ export class Producer {
    */
   send(record: ProducerRecord, callback: RecordCallback | null): Promise<SluiceError | null> | undefined;
   send(record: ProducerRecord, callback?: RecordCallback | null): Promise<unknown> | undefined {
+    // The no-promise path on the producer's own accumulator stays small enough for V8 to
+    // inline into the caller's loop; everything else is #sendOther.
+    if (callback === null && this.#shared === null) {
+      const r = this.#append(record, null, false);
+      return r instanceof Promise ? settleWait(this.#trackWaiting(r), null) : undefined;
+    }
+    return this.#sendOther(record, callback);
+  }
+
+  #sendOther(record: ProducerRecord, callback: RecordCallback | null | undefined): Promise<unknown> | undefined {
     if (this.#shared !== null && this.#fatal === null && !this.#closed) return callback === undefined ? this.#shared.appender.send(record) : this.#shared.appender.send(record, callback);
     if (callback === undefined) {
       try {
@@ -529,7 +539,8 @@ export class Producer {
       }
     }
     this.#lastPartition = partition;
-    const headers = toHeaders(record.headers);
+    const rawHeaders = record.headers;
+    const headers = rawHeaders === undefined || rawHeaders === null ? null : toHeaders(rawHeaders);
     const handle = (t.handles[partition] ??= this.accumulator.partitionHandle({ topic, partition }));
     const r = this.accumulator.appendTo(handle, record.timestamp, key, record.value, headers, completion);
     if (sticky) {
