@@ -22,7 +22,8 @@ import { NO_LEADER } from '../cluster/cluster.js';
 import type { TopicPartition } from '../cluster/topic-partition.js';
 import { checkTopicName } from '../cluster/topic-partition.js';
 import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
+import { systemClock, systemScheduler } from '../clock.js';
+import { BurstClock } from '../burst-clock.js';
 import { IndexedSet } from '../collections/indexed-set.js';
 import type { IndexSlot } from '../collections/indexed-set.js';
 import { codecFor } from '../compression/codecs.js';
@@ -202,6 +203,8 @@ export class RecordAccumulator {
   readonly pool: BufferPool;
   readonly #ownsPool: boolean;
   readonly #clock: Clock;
+  /** Record timestamps on the real wall clock, read at most once per few appends of a synchronous run (`burst-clock.ts`); null for an injected clock. */
+  readonly #timestamps: BurstClock | null;
   readonly #sealer: Sealer;
   readonly #listener: BatchListener | null;
   readonly #poolBytes: Buffer;
@@ -250,6 +253,8 @@ export class RecordAccumulator {
   constructor(options: RecordAccumulatorOptions = {}) {
     this.config = resolveConfig(options.config ?? {});
     this.#clock = options.clock ?? systemClock;
+    const clock = this.#clock;
+    this.#timestamps = clock === systemClock || clock === systemScheduler ? new BurstClock(() => clock.nowMs()) : null;
     this.#ownsPool = options.pool === undefined;
     this.pool =
       options.pool ??
@@ -456,7 +461,7 @@ export class RecordAccumulator {
     if (options !== undefined) checkAppendOptions(options);
     let ts: number;
     if (timestampMs === null || timestampMs === undefined) {
-      ts = options?.nowMs ?? this.#clock.nowMs();
+      ts = options?.nowMs ?? (this.#timestamps !== null ? this.#timestamps.nowMs() : this.#clock.nowMs());
     } else if (typeof timestampMs === 'number' && Number.isSafeInteger(timestampMs) && timestampMs >= 0) {
       ts = timestampMs;
     } else {

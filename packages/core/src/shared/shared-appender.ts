@@ -50,6 +50,7 @@ import { NO_LEADER } from '../cluster/cluster.js';
 import { checkTopicName } from '../cluster/topic-partition.js';
 import { codecFor } from '../compression/codecs.js';
 import type { Codec } from '../compression/codec.js';
+import { BurstClock } from '../burst-clock.js';
 import { BufferExhaustedError, ClosedError, ConfigError, IllegalStateError, InvalidRecordError, RecordTooLargeError, TimeoutError, asSluiceError } from '../errors.js';
 import type { SluiceError } from '../errors.js';
 import { writeBatchHeader } from '../format/batch-header-writer.js';
@@ -411,6 +412,8 @@ export class SharedAppender {
   #waitPending = false;
   #completionWaitPending = false;
   #keepAlive: ReturnType<typeof setInterval> | null = null;
+  /** Record timestamps, read at most once per few appends of a synchronous run (`burst-clock.ts`). */
+  readonly #timestamps = new BurstClock(Date.now);
   /** A_INCARNATION when this appender took its id: another value means the id was recovered and reused. */
   readonly #incarnation: number;
   #closed = false;
@@ -589,7 +592,8 @@ export class SharedAppender {
       partition = this.#choosePartition(t, key);
     }
     this.#lastPartition = partition;
-    const ts = tsOverride >= 0 ? tsOverride : checkTimestamp(record.timestamp, Date.now());
+    const recordTs = record.timestamp;
+    const ts = tsOverride >= 0 ? tsOverride : recordTs === null || recordTs === undefined ? this.#timestamps.nowMs() : checkTimestamp(recordTs, 0);
     const k = key === null || typeof key === 'string' || key instanceof Uint8Array ? key : checkData('key', key);
     const value = record.value;
     const v = value === null || value === undefined || typeof value === 'string' || value instanceof Uint8Array ? (value ?? null) : checkData('value', value);
