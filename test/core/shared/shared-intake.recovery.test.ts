@@ -61,6 +61,23 @@ async function setUp(codec: 'none' | 'lz4') {
   return { network, producer, appender, dead, control, layout, pool, dataOffset, entryOf };
 }
 
+/**
+ * What the appender does under the partition's lock when it closes the open batch: takes the
+ * lock, fills the slot's descriptor and sets its state — the thread then "dies" at the
+ * window each test names.
+ */
+function closeUnderLock(t: Awaited<ReturnType<typeof setUp>>, partition: number, state: number): { e: number; slot: number; d: number } {
+  const e = t.entryOf(partition);
+  expect(lock(t.control, e, lockTag(t.appender.id), 100)).to.equal(true);
+  const slot = t.control[e + P_OPEN] - 1;
+  const d = descriptorEntry(t.layout, slot);
+  t.control[d + D_RECORDS_LENGTH] = t.control[e + P_POS] - RECORD_BATCH_OVERHEAD;
+  t.control[d + D_COUNT] = t.control[e + P_COUNT];
+  t.control[d + D_CLOSER] = t.appender.id;
+  Atomics.store(t.control, d + D_STATE, state);
+  return { e, slot, d };
+}
+
 /** The partition-map word of topic r's partition 0 (its partition index lives there). */
 const control0 = (t: { control: Int32Array; layout: ReturnType<typeof computeSharedLayout> }): number => t.control[topicEntry(t.layout, 0) + T_MAP_INDEX];
 
@@ -92,14 +109,7 @@ describe('SharedIntake recovery (thread death, window by window)', () => {
   it('died after closing a batch, before publishing it → the batch is taken from its descriptor and sent', async () => {
     const t = await setUp('none');
     for (let i = 0; i < 5; i++) await Promise.resolve(t.appender.send({ topic: 'r', partition: 1, value: `b${i}` }, null));
-    const e = t.entryOf(1);
-    expect(lock(t.control, e, lockTag(t.appender.id), 100)).to.equal(true);
-    const slot = t.control[e + P_OPEN] - 1;
-    const d = descriptorEntry(t.layout, slot);
-    t.control[d + D_RECORDS_LENGTH] = t.control[e + P_POS] - RECORD_BATCH_OVERHEAD;
-    t.control[d + D_COUNT] = t.control[e + P_COUNT];
-    t.control[d + D_CLOSER] = t.appender.id;
-    Atomics.store(t.control, d + D_STATE, DescriptorState.CLOSED); // ... and died before the event and before P_OPEN ← 0
+    const { e } = closeUnderLock(t, 1, DescriptorState.CLOSED); // ... and died before the event and before P_OPEN ← 0
     t.dead.exit();
     expect(t.control[e + P_OPEN]).to.equal(0);
     expect(t.producer.shared!.recoveryStats).to.include({ locksBroken: 1, batchesFromDescriptors: 1 });
@@ -149,14 +159,7 @@ describe('SharedIntake recovery (thread death, window by window)', () => {
   it('died while compressing into a second slot → the half-written copy is dropped, the intact raw records are sent, both slots return', async () => {
     const t = await setUp('lz4');
     for (let i = 0; i < 5; i++) await Promise.resolve(t.appender.send({ topic: 'r', partition: 2, value: `c${i}-${'z'.repeat(20)}` }, null));
-    const e = t.entryOf(2);
-    expect(lock(t.control, e, lockTag(t.appender.id), 100)).to.equal(true);
-    const slot = t.control[e + P_OPEN] - 1;
-    const d = descriptorEntry(t.layout, slot);
-    t.control[d + D_RECORDS_LENGTH] = t.control[e + P_POS] - RECORD_BATCH_OVERHEAD;
-    t.control[d + D_COUNT] = t.control[e + P_COUNT];
-    t.control[d + D_CLOSER] = t.appender.id;
-    Atomics.store(t.control, d + D_STATE, DescriptorState.CLOSING);
+    const { e, d } = closeUnderLock(t, 2, DescriptorState.CLOSING);
     Atomics.store(t.control, e + P_OPEN, 0);
     unlock(t.control, e);
     // Off the lock: took a second slot from its stash and started writing the compressed copy.
