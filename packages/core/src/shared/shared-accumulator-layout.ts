@@ -294,7 +294,9 @@ export const T_MAP_CAPACITY = 4;
 export const T_ERROR_CODE = 5;
 /** On its own cache line: written per unkeyed record. */
 export const T_STICKY_PARTITION = LINE_WORDS;
-export const T_NAME_WORD = T_STICKY_PARTITION + 64;
+/** Sticky lanes per topic entry: one per possible appender id (lane 0 alone with STICKY_SHARED). */
+export const STICKY_LANES = MAX_APPENDERS_LIMIT;
+export const T_NAME_WORD = T_STICKY_PARTITION + STICKY_LANES;
 /** Bytes reserved for a topic name (Kafka's limit is 249 characters, ASCII). */
 export const TOPIC_NAME_BYTES = 256;
 export const TOPIC_WORDS = T_NAME_WORD + TOPIC_NAME_BYTES / 4;

@@ -144,6 +144,7 @@ import {
   SHARED_CLOSED,
   SHARED_OPEN,
   STATE_INDEX,
+  STICKY_LANES,
   STICKY_MODE_INDEX,
   STICKY_SHARED,
   TOPIC_COUNT_INDEX,
@@ -784,21 +785,22 @@ export class SharedAppender {
     const maxTs = f64[(d + D_MAX_TS) >> 1];
     const base = this.#poolDataOffset + slot * this.#slotSize;
     const bytes = this.#poolBytes;
+    // The compressed records when they are smaller; null: sealed in place, uncompressed.
     let compressed: Uint8Array | null = null;
-    let compressible = this.#codec !== null;
-    if (compressible) {
+    let codecFailed = false;
+    if (this.#codec !== null) {
       try {
-        compressed = this.#codec!.compress(bytes.subarray(base + RECORD_BATCH_OVERHEAD, base + RECORD_BATCH_OVERHEAD + recordsLength), this.#level);
-        compressible = compressed.byteLength < recordsLength;
+        compressed = this.#codec.compress(bytes.subarray(base + RECORD_BATCH_OVERHEAD, base + RECORD_BATCH_OVERHEAD + recordsLength), this.#level);
+        if (compressed.byteLength >= recordsLength) compressed = null;
       } catch {
-        compressed = null; // left unsealed: the owner's sealer tries again (and reports a failure) — rare
+        codecFailed = true; // left unsealed: the owner's sealer tries again (and reports a failure) — rare
       }
     }
     let sealedSize = 0;
     // A_SEALING before the state check (the owner checks them the other way round before
     // taking the stash back at close): a second slot is taken only from a stash still ours.
     Atomics.store(control, this.#entry + A_SEALING, 1);
-    if (compressed !== null && compressible) {
+    if (compressed !== null) {
       const target = Atomics.load(control, STATE_INDEX) === SHARED_CLOSED ? -1 : this.#stash.peekWord(-1);
       if (target >= 0) {
         Atomics.store(control, d + D_SEAL_TARGET, target + 1);
@@ -817,7 +819,7 @@ export class SharedAppender {
           recordsCount: count,
         });
       }
-    } else if (compressed !== null || this.#codec === null) {
+    } else if (!codecFailed) {
       sealedSize = sealBatch(bytes, this.#poolView, base, {
         recordsLength,
         recordCount: count,
@@ -1045,7 +1047,7 @@ export class SharedAppender {
       entry = topicEntry(this.#layout, index);
       new Uint8Array(control.buffer, (entry + T_NAME_WORD) * 4, TOPIC_NAME_BYTES).set(nameBytes);
       control[entry + T_NAME_LENGTH] = nameBytes.length;
-      for (let lane = 0; lane < 64; lane++) Atomics.store(control, entry + T_STICKY_PARTITION + lane, -1);
+      for (let lane = 0; lane < STICKY_LANES; lane++) Atomics.store(control, entry + T_STICKY_PARTITION + lane, -1);
       Atomics.store(control, entry + T_STATE, TopicState.REQUESTED);
       Atomics.store(control, TOPIC_COUNT_INDEX, index + 1);
     } finally {
