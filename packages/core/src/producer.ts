@@ -418,6 +418,11 @@ export class Producer {
     return this;
   }
 
+  /** The owner's side of the shared accumulator once {@link shareable} was called, else null (for tools and tests). */
+  get shared(): SharedIntake | null {
+    return this.#shared;
+  }
+
   /**
    * An appender of a shared producer, on this thread (a worker): the same `send`, checks,
    * typed errors and back-pressure as the owning producer; completions run on this thread.
@@ -425,11 +430,6 @@ export class Producer {
    * @param options - `blocking` (wait with Atomics.wait), `partitioner`
    * @throws ConfigError when the handle is not a shared producer's or every appender id is in use
    */
-  /** The owner's side of the shared accumulator once {@link shareable} was called, else null (for tools and tests). */
-  get shared(): SharedIntake | null {
-    return this.#shared;
-  }
-
   static attach(handle: SharedProducerHandle, options: SharedAppenderOptions = {}): SharedAppender {
     return new SharedAppender(handle, options);
   }

@@ -713,7 +713,7 @@ export class SharedIntake implements SharedOwnerLink {
     // and committing its first record (recovery keeps it for the others). A linger leaves it
     // open; a flush or close (expectSeq -1) takes it too — empty, it is adopted as nothing
     // and its slot returns — or close would wait for it forever.
-    if (open === 0 || (count === 0 && expectSeq !== -1) || (expectSeq !== -1 && control[descriptorEntry(this.#layout, open - 1) + D_SEQ] !== expectSeq)) {
+    if (open === 0 || (expectSeq !== -1 && (count === 0 || control[descriptorEntry(this.#layout, open - 1) + D_SEQ] !== expectSeq))) {
       unlock(control, e + P_LOCK);
       return true;
     }
