@@ -14,16 +14,15 @@
  * `@sluice/core/internal`), so the producer's TLS and SASL settings apply to them as they will
  * to the producer, and CreateTopics is sent at the highest version the broker and Sluice share.
  */
-import { kafkaError } from '@sluice/core';
+import { KafkaErrors, kafkaError } from '@sluice/core';
 import type { MetadataResponse, ProducerConfig } from '@sluice/core';
 import { createWireNetworkClient } from '@sluice/core/internal';
 import type { WireNetworkClient } from '@sluice/core/internal';
 import { UsageError } from './cli.js';
 
-/** Kafka's UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE and TOPIC_ALREADY_EXISTS. */
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const LEADER_NOT_AVAILABLE = 5;
-const TOPIC_ALREADY_EXISTS = 36;
+const UNKNOWN_TOPIC_OR_PARTITION = KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code;
+const LEADER_NOT_AVAILABLE = KafkaErrors.LEADER_NOT_AVAILABLE.code;
+const TOPIC_ALREADY_EXISTS = KafkaErrors.TOPIC_ALREADY_EXISTS.code;
 const LOOKUP_TIMEOUT_MS = 30_000;
 
 /** What the run found or made. */
